@@ -1,0 +1,63 @@
+/**
+ * Home Assistant add-on options (/data/options.json) onto the config schema. The add-on UI
+ * cannot edit maps keyed by user ids, so cameras and satellites arrive as lists with an `id`;
+ * everything else has the same shape as the YAML file. Options override the default file.
+ */
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function listToRecord(list: unknown, key: string): unknown {
+  if (!Array.isArray(list)) return list;
+  const out: Obj = {};
+  for (const item of list) {
+    if (!isObj(item)) continue;
+    const { id, ...rest } = item;
+    out[typeof id === 'string' ? id : `invalid_${key}_id_${String(id)}`] = rest;
+  }
+  return out;
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isObj(base) || !isObj(over)) return over === undefined ? base : over;
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/** Flat add-on option names (config.yaml `schema:`) -> configuration paths. */
+export const ADDON_OPTION_PATHS: Record<string, string[]> = {
+  log_level: ['log', 'level'],
+  mqtt_url: ['mqtt', 'url'],
+  mqtt_username: ['mqtt', 'username'],
+  mqtt_password: ['mqtt', 'password'],
+  frigate_enabled: ['frigate', 'enabled'],
+  allow_downloads: ['runtime', 'allow_downloads'],
+  memory_budget_mb: ['memory', 'budget_mb'],
+  http_token: ['http', 'token'],
+};
+
+function unflatten(options: Obj): Obj {
+  const out: Obj = {};
+  for (const [key, value] of Object.entries(options)) {
+    const target = ADDON_OPTION_PATHS[key];
+    if (!target) {
+      out[key] = value;
+      continue;
+    }
+    if (value === null || value === undefined || value === '') continue; // optional, unset
+    let node = out;
+    for (const k of target.slice(0, -1)) node = (node[k] = isObj(node[k]) ? node[k] : {}) as Obj;
+    node[target[target.length - 1] as string] = value;
+  }
+  return out;
+}
+
+export function fromAddonOptions(defaults: Obj, options: unknown): Obj {
+  if (!isObj(options)) return defaults;
+  const mapped: Obj = unflatten(options);
+  if ('cameras' in mapped) mapped['cameras'] = listToRecord(mapped['cameras'], 'camera');
+  if ('satellites' in mapped) mapped['satellites'] = listToRecord(mapped['satellites'], 'satellite');
+  // the add-on stores its data in /data (persistent) and shares media through /share
+  const merged = deepMerge({ ...defaults, data_dir: '/data', models_dir: '/data/models' }, mapped) as Obj;
+  return merged;
+}

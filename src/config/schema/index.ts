@@ -1,0 +1,37 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { CamerasSection, SatellitesSection } from './devices.js';
+import { MemorySection, ModelsSection, RuntimeSection } from './models.js';
+import { FrigateSection, HomeAssistantSection, HttpSection, LogSection, MqttSection, WyomingSection } from './mqtt.js';
+import { CameraDefaultsSection, RouterSection, SchedulerSection, TimelineSection, VoiceSection } from './pipeline.js';
+
+/** The one configuration schema: YAML file, add-on options and defaults all go through it. */
+export const ConfigSchema = Type.Object(
+  {
+    data_dir: Type.String({ default: './data', description: 'timeline database, snapshots and TTS audio' }),
+    models_dir: Type.String({ default: './models' }),
+    mqtt: MqttSection,
+    http: HttpSection,
+    homeassistant: HomeAssistantSection,
+    frigate: FrigateSection,
+    cameras: CamerasSection,
+    camera_defaults: CameraDefaultsSection,
+    satellites: SatellitesSection,
+    models: ModelsSection,
+    runtime: RuntimeSection,
+    router: RouterSection,
+    scheduler: SchedulerSection,
+    voice: VoiceSection,
+    timeline: TimelineSection,
+    memory: MemorySection,
+    wyoming: WyomingSection,
+    log: LogSection,
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ModelConfig = Config['models'][string];
+export type CameraConfig = Config['cameras'][string];
+export type SatelliteConfig = Config['satellites'][string];
+export { BACKEND_KINDS, ROLES } from './models.js';
+export { ID_PATTERN } from './common.js';

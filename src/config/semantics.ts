@@ -1,0 +1,34 @@
+import type { Config } from './schema/index.js';
+
+/**
+ * Checks that a schema cannot express: cross-field rules. Each returns `path: message` lines.
+ * Other modules add their own rules with `addSemanticCheck` (e.g. the model manager's budget).
+ */
+type Check = (config: Config) => string[];
+const checks: Check[] = [
+  (c) => (c.memory.budget_mb > c.memory.hard_limit_mb ? ['memory.budget_mb: must not exceed memory.hard_limit_mb'] : []),
+  (c) => {
+    const out: string[] = [];
+    for (const [role, m] of Object.entries(c.models)) {
+      if ((m.backend === 'openai' || m.backend === 'ollama' || m.backend === 'wyoming') && !m.url) {
+        out.push(`models.${role}.url: is required for backend ${m.backend}`);
+      }
+      if (m.backend === 'openai' && m.url && !/\/v1\/?$/.test(m.url)) out.push(`models.${role}.url: an OpenAI-compatible URL ends in /v1`);
+      if (m.backend === 'wyoming' && m.url && !m.url.startsWith('tcp://')) out.push(`models.${role}.url: a Wyoming URL looks like tcp://host:port`);
+      for (const f of m.fallbacks) if (!(f in c.models)) out.push(`models.${role}.fallbacks: unknown role ${f}`);
+    }
+    return out;
+  },
+  (c) => {
+    const w = c.wyoming;
+    return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
+  },
+];
+
+export function addSemanticCheck(check: Check): void {
+  checks.push(check);
+}
+
+export function checkSemantics(config: Config): string[] {
+  return checks.flatMap((c) => c(config));
+}
