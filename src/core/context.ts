@@ -1,0 +1,32 @@
+import type { Config } from '../config/schema/index.js';
+import type { DeviceDiscovery } from '../publishers/discovery/device-discovery.js';
+import type { BridgeDevice } from '../publishers/bridge-device.js';
+import type { HttpServer } from '../http/server.js';
+import type { Logger } from '../log/logger.js';
+import type { MqttBridge } from '../mqtt/client.js';
+import type { Bus } from './bus.js';
+import type { ErrorReporter } from './error-reporter.js';
+import type { Metrics } from './metrics.js';
+import type { AskAnswer, CameraResult, VoiceResponse } from './results.js';
+
+/** Events inside one bridge; publishers, the timeline and the UI listen here. */
+export interface BridgeEvents {
+  'camera.result': { result: CameraResult; image?: Buffer };
+  'ask.answer': AskAnswer;
+  'voice.response': VoiceResponse;
+}
+
+/** Everything a feature needs, in one typed object instead of long constructor lists. */
+export interface AppContext {
+  config: Config;
+  version: string;
+  paths: { data: string; models: string; configSource: string };
+  log: Logger;
+  metrics: Metrics;
+  mqtt: MqttBridge;
+  errors: ErrorReporter;
+  http: HttpServer;
+  discovery: DeviceDiscovery;
+  bridge: BridgeDevice;
+  bus: Bus<BridgeEvents>;
+}
