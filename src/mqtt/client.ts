@@ -1,0 +1,247 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { errorMessage } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Logger } from '../log/logger.js';
+import { redactUrl } from '../log/logger.js';
+import { checkPublishTopic, topicMatches } from './topics.js';
+
+export interface IncomingMessage {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+}
+export type MessageHandler = (msg: IncomingMessage) => void | Promise<void>;
+
+export interface MqttOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId?: string;
+  baseTopic: string;
+  /** 4 = MQTT 3.1.1 (the embedded aedes broker), 5 = MQTT 5. */
+  protocolVersion: 4 | 5;
+  keepaliveS: number;
+  reconnectMaxMs: number;
+  maxPayloadBytes: number;
+}
+
+/** Called for payloads that are rejected before any handler sees them (too large...). */
+export type RejectHandler = (topic: string, reason: string) => void;
+
+interface Subscription {
+  filter: string;
+  qos: 0 | 1;
+  handler: MessageHandler;
+  name: string;
+}
+
+const RECONNECT_MIN_MS = 500;
+
+/**
+ * The one owner of the MQTT connection (zigbee2mqtt's pattern): base topic, last will
+ * `<base>/status offline`, `online` on every connect, reconnect with exponential backoff,
+ * resubscribe, no wildcards in published topics, and logs instead of throws while offline.
+ */
+export class MqttBridge {
+  private client?: MqttClient;
+  private readonly subs: Subscription[] = [];
+  private readonly connectListeners: (() => void | Promise<void>)[] = [];
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private offlineWarned = false;
+  private onReject: RejectHandler = () => {};
+
+  constructor(
+    private readonly opts: MqttOptions,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  get baseTopic(): string {
+    return this.opts.baseTopic;
+  }
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+  get statusTopic(): string {
+    return `${this.opts.baseTopic}/status`;
+  }
+  /** `camera/x/result` -> `sarai/camera/x/result` */
+  topic(relative: string): string {
+    return `${this.opts.baseTopic}/${relative}`;
+  }
+
+  /** The embedded broker's URL is known only once it listens. */
+  useUrl(url: string): void {
+    this.opts.url = url;
+  }
+
+  setRejectHandler(fn: RejectHandler): void {
+    this.onReject = fn;
+  }
+
+  /** Runs on every (re)connect, after `online` is published: discovery, states. */
+  onConnect(fn: () => void | Promise<void>): void {
+    this.connectListeners.push(fn);
+  }
+
+  /** Connects; never rejects (see below). */
+  async connect(): Promise<void> {
+    const o = this.opts;
+    const options: IClientOptions = {
+      clientId: o.clientId || `sarai_${o.baseTopic.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`,
+      protocolVersion: o.protocolVersion,
+      keepalive: o.keepaliveS,
+      clean: true,
+      reconnectPeriod: RECONNECT_MIN_MS,
+      connectTimeout: 10_000,
+      resubscribe: false, // we resubscribe ourselves, with our own handler table
+      will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+    };
+    const client = mqtt.connect(o.url, options);
+    this.client = client;
+    client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
+    client.on('connect', () => {
+      this.reconnectDelay = RECONNECT_MIN_MS;
+      client.options.reconnectPeriod = RECONNECT_MIN_MS;
+      this.offlineWarned = false;
+      this.metrics.mqttConnected.set(1);
+      this.log.info({ module: 'mqtt', url: redactUrl(o.url) }, 'connected to MQTT broker');
+      void this.afterConnect();
+    });
+    client.on('close', () => {
+      this.metrics.mqttConnected.set(0);
+      // exponential backoff: mqtt.js reads reconnectPeriod each time it schedules a retry
+      client.options.reconnectPeriod = this.reconnectDelay;
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, o.reconnectMaxMs);
+    });
+    client.on('offline', () => this.log.warn({ module: 'mqtt' }, 'MQTT broker unreachable; retrying with backoff'));
+    client.on('error', (err) => this.log.warn({ module: 'mqtt', err: errorMessage(err) }, 'MQTT error'));
+
+    // Resolve on the first CONNACK, or after the first failure: the bridge keeps running
+    // (health reports 503) and mqtt.js keeps retrying with our backoff.
+    await new Promise<void>((resolve) => {
+      const done = (err?: Error) => {
+        client.off('connect', onOk);
+        client.off('error', onFail);
+        client.off('close', onClose);
+        if (err) {
+          this.log.error(
+            { module: 'mqtt', url: redactUrl(o.url), err: errorMessage(err) },
+            'cannot reach the MQTT broker yet; retrying in the background (check mqtt.url, username and password)',
+          );
+        }
+        resolve();
+      };
+      const onOk = () => done();
+      const onFail = (err: Error) => done(err);
+      const onClose = () => done(new Error('connection closed before CONNACK'));
+      client.once('connect', onOk);
+      client.once('error', onFail);
+      client.once('close', onClose);
+    });
+  }
+
+  private async afterConnect(): Promise<void> {
+    await this.publishAsync(this.statusTopic, 'online', { retain: true, qos: 1 });
+    const byFilter = new Map<string, 0 | 1>();
+    for (const s of this.subs) byFilter.set(s.filter, Math.max(byFilter.get(s.filter) ?? 0, s.qos) as 0 | 1);
+    for (const [filter, qos] of byFilter) this.client?.subscribe(filter, { qos });
+    for (const fn of this.connectListeners) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ module: 'mqtt', err }, 'on-connect listener failed');
+      }
+    }
+  }
+
+  /** Subscribes (now if connected, and again after every reconnect). */
+  subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
+    const sub: Subscription = { filter, qos, handler, name };
+    this.subs.push(sub);
+    if (this.client?.connected) this.client.subscribe(filter, { qos });
+    return () => {
+      const i = this.subs.indexOf(sub);
+      if (i >= 0) this.subs.splice(i, 1);
+      if (!this.subs.some((s) => s.filter === filter)) this.client?.unsubscribe(filter);
+    };
+  }
+
+  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const matching = this.subs.filter((s) => topicMatches(s.filter, topic));
+    if (matching.length === 0) return;
+    this.metrics.messagesIn.inc({ kind: matching[0]?.name ?? 'other' });
+    if (payload.length > this.opts.maxPayloadBytes) {
+      const mb = (payload.length / 1_048_576).toFixed(1);
+      const max = (this.opts.maxPayloadBytes / 1_048_576).toFixed(1);
+      this.onReject(topic, `payload of ${mb} MB exceeds mqtt.max_payload_mb (${max} MB)`);
+      return;
+    }
+    const msg: IncomingMessage = { topic, payload, retain: packet.retain };
+    for (const s of matching) {
+      Promise.resolve()
+        .then(() => s.handler(msg))
+        .catch((err: unknown) => this.log.error({ module: s.name, topic, err }, 'message handler failed'));
+    }
+  }
+
+  /**
+   * Publishes `topic` (absolute). Never throws for connection state: while offline mqtt.js
+   * queues the message and we log once. Invalid topics are refused (logged, returns false).
+   */
+  publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): boolean {
+    try {
+      checkPublishTopic(topic);
+    } catch (err) {
+      this.log.error({ module: 'mqtt', err: errorMessage(err) }, 'publish refused');
+      return false;
+    }
+    if (!this.client) {
+      this.log.warn({ module: 'mqtt', topic }, 'not connected yet; message dropped');
+      return false;
+    }
+    if (!this.client.connected && !this.offlineWarned) {
+      this.offlineWarned = true;
+      this.log.warn({ module: 'mqtt' }, 'broker offline; queueing messages until it is back');
+    }
+    this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
+    this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
+      if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
+    });
+    return true;
+  }
+
+  /** Like publish, but resolves when the broker acknowledged (QoS 1) or the write flushed. */
+  publishAsync(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
+    return new Promise((resolve) => {
+      try {
+        checkPublishTopic(topic);
+      } catch (err) {
+        this.log.error({ module: 'mqtt', err: errorMessage(err) }, 'publish refused');
+        resolve();
+        return;
+      }
+      if (!this.client) return resolve();
+      this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
+      this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
+        if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
+        resolve();
+      });
+    });
+  }
+
+  /** Publishes `offline` (a clean stop does what the last will does for a crash) and disconnects. */
+  async close(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const connected = client.connected;
+    if (connected) await this.publishAsync(this.statusTopic, 'offline', { retain: true, qos: 1 });
+    // offline: force, or mqtt.js would wait forever for queued messages to be acknowledged
+    await client.endAsync(!connected);
+    this.client = undefined;
+    this.metrics.mqttConnected.set(0);
+  }
+}
