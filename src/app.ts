@@ -1,0 +1,125 @@
+import { mkdirSync } from 'node:fs';
+import { resolveDir, type LoadedConfig } from './config/load.js';
+import { Bus } from './core/bus.js';
+import type { AppContext, BridgeEvents } from './core/context.js';
+import { ErrorReporter } from './core/error-reporter.js';
+import type { Service } from './core/lifecycle.js';
+import { Metrics } from './core/metrics.js';
+import { VERSION } from './core/version.js';
+import { registerHealthRoutes } from './http/health.js';
+import { HttpServer } from './http/server.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { MqttBridge } from './mqtt/client.js';
+import { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { BridgeDevice } from './publishers/bridge-device.js';
+import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
+
+/**
+ * Features: each turns the context into services, started in this order and stopped in
+ * reverse. A new feature is one line here.
+ */
+type Feature = (ctx: AppContext) => Service | Service[] | undefined;
+const FEATURES: Feature[] = [];
+
+export interface App {
+  ctx: AppContext;
+  broker?: EmbeddedBroker;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  log?: Logger;
+}
+
+/** The composition root: builds every part; start() brings them up in order. */
+export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
+  const config = loaded.config;
+  const log = opts.log ?? createLogger(config.log.level);
+  const metrics = new Metrics();
+  const broker = config.mqtt.url ? undefined : new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log);
+  const mqtt = new MqttBridge(
+    {
+      url: config.mqtt.url ?? '', // embedded: filled in once the broker has its port
+      username: config.mqtt.username,
+      password: config.mqtt.password,
+      clientId: config.mqtt.client_id,
+      baseTopic: config.mqtt.base_topic,
+      protocolVersion: broker ? 4 : 5,
+      keepaliveS: config.mqtt.keepalive_s,
+      reconnectMaxMs: config.mqtt.reconnect_max_ms,
+      maxPayloadBytes: Math.round(config.mqtt.max_payload_mb * 1_048_576),
+    },
+    log,
+    metrics,
+  );
+  const errors = new ErrorReporter(mqtt, log, metrics);
+  mqtt.setRejectHandler((topic, reason) => errors.report('mqtt', topic, reason));
+  const http = new HttpServer(config.http.host, config.http.port, log);
+  const slug = instanceSlug(config.mqtt.base_topic);
+  const discovery = new DeviceDiscovery(
+    mqtt,
+    config.mqtt.discovery_prefix,
+    `sarai_${slug}`,
+    { name: 'SARAi Omni Bridge', sw: VERSION, url: 'https://github.com/sarai-omni/sarai-omni-bridge' },
+    log,
+    config.mqtt.discovery,
+  );
+  const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
+  const ctx: AppContext = {
+    config,
+    version: VERSION,
+    paths: { data: resolveDir(loaded, config.data_dir), models: resolveDir(loaded, config.models_dir), configSource: loaded.source },
+    log,
+    metrics,
+    mqtt,
+    errors,
+    http,
+    discovery,
+    bridge,
+    bus: new Bus<BridgeEvents>(log),
+  };
+  registerHealthRoutes(http, mqtt, metrics, VERSION);
+
+  const services: Service[] = [];
+  const started: Service[] = [];
+
+  return {
+    ctx,
+    broker,
+    async start() {
+      mkdirSync(ctx.paths.data, { recursive: true });
+      if (broker) {
+        await broker.start();
+        mqtt.useUrl(broker.url);
+      }
+      await http.start();
+      discovery.start();
+      await mqtt.connect();
+      for (const f of FEATURES) {
+        const s = f(ctx);
+        if (s) services.push(...(Array.isArray(s) ? s : [s]));
+      }
+      services.unshift(bridge);
+      for (const s of services) {
+        await s.start();
+        started.push(s);
+      }
+      log.info({ module: 'app', version: VERSION, features: services.map((s) => s.name) }, 'SARAi is running');
+    },
+    async stop() {
+      for (const s of started.reverse()) {
+        try {
+          await s.stop();
+        } catch (err) {
+          log.error({ module: s.name, err }, 'stop failed');
+        }
+      }
+      started.length = 0;
+      discovery.stop();
+      await mqtt.close();
+      await http.stop();
+      await broker?.stop();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { Command, Option } from 'commander';
+import { ConfigError } from './config/errors.js';
+import { loadConfig, type LoadedConfig } from './config/load.js';
+import { summarizeConfig } from './config/summary.js';
+import { VERSION } from './core/version.js';
+import { BrokerPortError } from './mqtt/embedded-broker.js';
+import { createApp } from './app.js';
+import { applySupervisorServices } from './config/supervisor.js';
+import { createLogger } from './log/logger.js';
+
+/** Prints a config problem list (no stack trace) and exits non-zero. */
+function failConfig(err: unknown): never {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+export function loadOrExit(path?: string): LoadedConfig {
+  try {
+    return loadConfig(path);
+  } catch (err) {
+    failConfig(err);
+  }
+}
+
+const program = new Command();
+program
+  .name('sarai')
+  .description('SARAi Omni Bridge: local multimodal AI for Home Assistant over MQTT')
+  .version(VERSION)
+  .addOption(new Option('-c, --config <path>', 'configuration file (default: $SARAI_CONFIG, the add-on options, or config/sarai.yaml)'));
+
+program
+  .command('run', { isDefault: true })
+  .description('run the bridge (the embedded MQTT broker when mqtt.url is not set)')
+  .action(async () => {
+    const loaded = loadOrExit(program.opts<{ config?: string }>().config);
+    const log = createLogger(loaded.config.log.level);
+    await applySupervisorServices(loaded.config, process.env, log);
+    const app = createApp(loaded, { log });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.ctx.log.info({ module: 'app', signal }, 'stopping');
+      await app.stop();
+      process.exit(0);
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    try {
+      await app.start();
+    } catch (err) {
+      if (err instanceof BrokerPortError) {
+        app.ctx.log.fatal({ module: 'broker' }, err.message);
+        process.stderr.write(`\nsarai: ${err.message}\n`);
+      } else {
+        app.ctx.log.fatal({ module: 'app', err }, 'start-up failed');
+      }
+      await app.stop().catch(() => undefined);
+      process.exit(1);
+    }
+  });
+
+program
+  .command('check-config [path]')
+  .description('validate a configuration: list every problem, or summarize what will run')
+  .action((path?: string) => {
+    const loaded = loadOrExit(path ?? program.opts<{ config?: string }>().config);
+    process.stdout.write(`${summarizeConfig(loaded.config, loaded.source)}\n`);
+  });
+
+await program.parseAsync(process.argv);
