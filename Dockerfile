@@ -1,0 +1,29 @@
+# Home Assistant add-on image. Debian (glibc), because node-llama-cpp and onnxruntime ship
+# glibc binaries. BUILD_FROM comes from build.yaml (or --build-arg).
+ARG BUILD_FROM=ghcr.io/home-assistant/amd64-base-debian:bookworm
+FROM node:20-bookworm-slim AS node
+
+FROM node AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm rebuild && npm prune --omit=dev
+
+FROM ${BUILD_FROM}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg espeak-ng ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
+COPY config ./config
+COPY addon/run.sh /run.sh
+RUN chmod a+x /run.sh
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+  CMD node -e "fetch('http://127.0.0.1:8099/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"
+CMD [ "/run.sh" ]
