@@ -1,0 +1,32 @@
+import { RawImage } from '@huggingface/transformers';
+import sharp from 'sharp';
+import { errorMessage, InputError } from '../../core/errors.js';
+
+/** Bigger payloads are refused before decoding (bytes). */
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+/** Bigger images are refused: decoding them would take hundreds of MB (pixels). */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/**
+ * Decodes JPEG/PNG/WebP bytes to the RGB RawImage transformers.js's image processors take,
+ * scaled down so the longest side is at most `maxSide` px (the processor resizes again to the
+ * model's input; this bounds memory and time). Anything sharp cannot read is an InputError.
+ */
+export async function decodeImage(bytes: Buffer, maxSide: number, label: string): Promise<RawImage> {
+  if (bytes.length === 0) throw new InputError(`${label} is empty`);
+  if (bytes.length > MAX_IMAGE_BYTES) {
+    throw new InputError(`${label} is ${(bytes.length / 1_048_576).toFixed(1)} MB; the limit is ${MAX_IMAGE_BYTES / 1_048_576} MB`);
+  }
+  try {
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
+      .rotate() // honour EXIF orientation: cameras store portrait shots sideways
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return new RawImage(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height, 3);
+  } catch (err) {
+    throw new InputError(`${label} could not be decoded as an image (${errorMessage(err)}); send JPEG, PNG or WebP bytes`);
+  }
+}
