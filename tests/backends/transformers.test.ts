@@ -42,7 +42,11 @@ describe('transformers backend: feature extraction (embedding role)', () => {
       expect(v?.length).toBe(32);
       expect(Math.hypot(...(v ?? []))).toBeCloseTo(1, 4);
     }
-    const dot = (a?: Float32Array, c?: Float32Array): number => (a ?? []).reduce((s, x, i) => s + x * (c?.[i] ?? 0), 0);
+    const dot = (a?: Float32Array, c?: Float32Array): number => {
+      let sum = 0;
+      for (let i = 0; i < (a?.length ?? 0); i++) sum += (a?.[i] ?? 0) * (c?.[i] ?? 0);
+      return sum;
+    };
     expect(dot(lights, garage)).toBeGreaterThan(0.8);
     expect(dot(lights, physics)).toBeLessThan(0.3);
     expect(await b.embed([])).toEqual([]);
