@@ -12,6 +12,7 @@ import { createLogger, type Logger } from './log/logger.js';
 import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
+import { cameraFeature } from './camera/feature.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 
 /**
@@ -19,7 +20,9 @@ import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-dis
  * reverse. A new feature is one line here.
  */
 type Feature = (ctx: AppContext) => Service | Service[] | undefined;
-const FEATURES: Feature[] = [];
+const FEATURES: Feature[] = [
+  (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
+];
 
 export interface App {
   ctx: AppContext;

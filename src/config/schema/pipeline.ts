@@ -18,9 +18,13 @@ export const SchedulerSection = Section({
   max_queued_mb: Type.Number({ default: 64, exclusiveMinimum: 0 }),
   max_queue_per_source: Type.Integer({ default: 32, minimum: 1 }),
   dedup_distance: Type.Integer({ default: 4, minimum: 0, maximum: 64, description: 'perceptual hash bits; 0 disables' }),
+  concurrency: Type.Integer({ default: 2, minimum: 1, maximum: 64, description: 'jobs running at once, all kinds' }),
 });
 export const CameraDefaultsSection = Section({
   alert_off_s: Type.Number({ default: 60, minimum: 1 }),
+  cooldown_s: Type.Number({ default: 30, minimum: 0, description: 'cameras not listed under cameras:' }),
+  max_image_mb: Type.Number({ default: 16, exclusiveMinimum: 0, description: 'largest snapshot accepted (MB)' }),
+  ha_events: Type.Boolean({ default: true, description: 'fire sarai_result / sarai_alert on the HA websocket' }),
   quiet_hours: Type.String({ default: '', pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$' }),
   prompt: Type.String({
     default:

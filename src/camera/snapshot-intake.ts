@@ -1,0 +1,86 @@
+import type { AppContext } from '../core/context.js';
+import { CapacityError, InputError } from '../core/errors.js';
+import { prepareImage } from '../media/image.js';
+import { sniffImage } from '../media/image-magic.js';
+import { checkId } from '../mqtt/topics.js';
+import { publishCameraResult } from '../publishers/camera/publish.js';
+import { schedulerFor } from '../scheduler/index.js';
+import type { JobOutcome } from '../scheduler/job.js';
+import { describeSnapshot, type SnapshotMeta } from './describe.js';
+import { routerOf } from './router-access.js';
+import { cameraSettings, imageSizeFor } from './settings.js';
+
+export interface SnapshotInput {
+  /** Untrusted: validated here before it builds anything. */
+  camera: unknown;
+  bytes: Buffer;
+  meta: SnapshotMeta;
+  /** Where it came from, for sarai/error (`sarai/camera/x/snapshot`, `frigate/events`, `ha:camera.x`). */
+  origin: string;
+}
+
+export type IntakeResult = 'queued' | 'coalesced' | 'rejected' | 'dropped';
+
+/**
+ * The one way a still image becomes a camera description, for every source (MQTT, Frigate,
+ * HA motion): cheap checks now (id, size, magic), then a scheduler job (latest wins per
+ * camera, cooldown) that decodes, skips repeats, describes and publishes. Every refusal is
+ * a sarai/error and a scheduler counter; nothing is silently lost.
+ */
+export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeResult {
+  const { scheduler, scenes } = schedulerFor(ctx);
+  const reportSource = `camera.${input.meta.source}`;
+  let camera: string;
+  try {
+    camera = checkId('camera', input.camera);
+    const maxBytes = Math.round(ctx.config.camera_defaults.max_image_mb * 1_048_576);
+    if (input.bytes.length > maxBytes) {
+      throw new InputError(`image of ${(input.bytes.length / 1_048_576).toFixed(1)} MB exceeds camera_defaults.max_image_mb (${ctx.config.camera_defaults.max_image_mb} MB)`);
+    }
+    if (!sniffImage(input.bytes)) {
+      throw new InputError(`payload on a snapshot input is not an image (${input.bytes.length} bytes): send JPEG, PNG or WebP bytes`);
+    }
+  } catch (err) {
+    scheduler.counters.inc('rejected', 'snapshot');
+    ctx.errors.report(reportSource, input.origin, err);
+    return 'rejected';
+  }
+  const cam = cameraSettings(ctx.config, camera);
+  const source = `camera:${camera}`;
+  const maxSide = imageSizeFor(ctx.config);
+  const maxBytes = Math.round(ctx.config.camera_defaults.max_image_mb * 1_048_576);
+  try {
+    return scheduler.submit({
+      kind: 'snapshot',
+      source,
+      bytes: input.bytes.length,
+      coalesce: true,
+      cooldownMs: cam.cooldownMs,
+      run: async (signal): Promise<JobOutcome> => {
+        let prepared;
+        try {
+          prepared = await prepareImage(input.bytes, { maxSide, maxBytes });
+        } catch (err) {
+          ctx.errors.report(reportSource, input.origin, err);
+          return 'rejected';
+        }
+        if (scenes.isRepeat(source, prepared.hash)) return 'deduplicated';
+        try {
+          const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal);
+          scenes.remember(source, prepared.hash);
+          await publishCameraResult(ctx, result, prepared.jpeg);
+          return 'completed';
+        } catch (err) {
+          ctx.errors.report(reportSource, input.origin, err);
+          throw err;
+        }
+      },
+    });
+  } catch (err) {
+    if (err instanceof CapacityError) {
+      ctx.errors.report(reportSource, input.origin, err);
+      return 'dropped';
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,99 @@
+import type { AppContext } from '../../core/context.js';
+import type { Service } from '../../core/lifecycle.js';
+import type { CameraResult } from '../../core/results.js';
+import { checkId } from '../../mqtt/topics.js';
+import { cameraSettings } from '../../camera/settings.js';
+import { resultJson } from './attributes.js';
+import { cameraDevice, cameraTopics, type CameraTopics } from './entities.js';
+
+interface CameraState {
+  topics: CameraTopics;
+  resultText?: string;
+  image?: Buffer;
+  alertOn: boolean;
+  alertTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Turns camera results into HA entities per camera: device discovery (announced for
+ * configured cameras at start, for others on their first result), the retained result JSON
+ * (sensor state = summary, attributes = the JSON), the alert binary_sensor (OFF again after
+ * camera_defaults.alert_off_s), the retained image and the event entity. States are
+ * re-published when HA comes back online.
+ */
+export class CameraPublisher implements Service {
+  readonly name = 'camera-publisher';
+  private readonly cameras = new Map<string, CameraState>();
+  private off: (() => void)[] = [];
+
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(): Promise<void> {
+    this.off.push(this.ctx.bus.on('camera.result', this.name, (e) => this.publish(e.result, e.image)));
+    this.ctx.discovery.onAnnounce(() => this.republish());
+    for (const id of Object.keys(this.ctx.config.cameras)) await this.ensureDevice(id);
+  }
+
+  async stop(): Promise<void> {
+    for (const f of this.off) f();
+    this.off = [];
+    for (const s of this.cameras.values()) if (s.alertTimer) clearTimeout(s.alertTimer);
+  }
+
+  private async ensureDevice(camera: string): Promise<CameraState> {
+    let s = this.cameras.get(camera);
+    if (s) return s;
+    s = { topics: cameraTopics((r) => this.ctx.mqtt.topic(r), camera), alertOn: false };
+    this.cameras.set(camera, s);
+    const cam = cameraSettings(this.ctx.config, camera);
+    await this.ctx.discovery.setDevice(`${this.ctx.discovery.idPrefix}_camera_${camera}`, cameraDevice({
+      deviceId: `${this.ctx.discovery.idPrefix}_camera_${camera}`,
+      bridgeDeviceId: this.ctx.bridge.deviceId,
+      name: cam.name,
+      camera,
+      topics: s.topics,
+      statusTopic: this.ctx.mqtt.statusTopic,
+      alertOffS: this.ctx.config.camera_defaults.alert_off_s,
+      version: this.ctx.version,
+    }));
+    return s;
+  }
+
+  private async publish(result: CameraResult, image?: Buffer): Promise<void> {
+    // Producers pass checked ids; checked again because this builds topics.
+    const camera = checkId('camera', result.camera);
+    const s = await this.ensureDevice(camera);
+    const mqtt = this.ctx.mqtt;
+    s.resultText = resultJson(result);
+    if (image) s.image = image;
+    const sends: Promise<void>[] = [];
+    if (image) sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
+    sends.push(mqtt.publishAsync(s.topics.result, s.resultText, { retain: true, qos: 1 }));
+    sends.push(mqtt.publishAsync(s.topics.event, JSON.stringify({ event_type: result.event_type, summary: result.summary }), { qos: 1 }));
+    if (result.alert) {
+      s.alertOn = true;
+      sends.push(mqtt.publishAsync(s.topics.alert, 'ON', { retain: true, qos: 1 }));
+      if (s.alertTimer) clearTimeout(s.alertTimer);
+      s.alertTimer = setTimeout(() => {
+        s.alertTimer = undefined;
+        s.alertOn = false;
+        mqtt.publish(s.topics.alert, 'OFF', { retain: true, qos: 1 });
+      }, this.ctx.config.camera_defaults.alert_off_s * 1000);
+      s.alertTimer.unref();
+    } else if (!s.alertOn) {
+      sends.push(mqtt.publishAsync(s.topics.alert, 'OFF', { retain: true, qos: 1 }));
+    }
+    await Promise.all(sends);
+  }
+
+  /** HA restarted: its entities need their states again (the event entity is not replayed). */
+  private async republish(): Promise<void> {
+    const mqtt = this.ctx.mqtt;
+    for (const s of this.cameras.values()) {
+      if (s.resultText) mqtt.publish(s.topics.result, s.resultText, { retain: true, qos: 1 });
+      if (s.image) mqtt.publish(s.topics.image, s.image, { retain: true, qos: 0 });
+      mqtt.publish(s.topics.alert, s.alertOn ? 'ON' : 'OFF', { retain: true, qos: 1 });
+    }
+    await Promise.resolve();
+  }
+}

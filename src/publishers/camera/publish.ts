@@ -1,0 +1,12 @@
+import type { AppContext } from '../../core/context.js';
+import type { CameraResult } from '../../core/results.js';
+
+/**
+ * Publishes a camera result everywhere it goes (HA entities and result topic, timeline,
+ * HA websocket events): the one call for every producer of camera results (snapshots,
+ * Frigate, HA motion, RTSP clips). `image`: the JPEG that was described (optional).
+ * `result.camera` must be a checked id (checkId). Never rejects.
+ */
+export async function publishCameraResult(ctx: AppContext, result: CameraResult, image?: Buffer): Promise<void> {
+  await ctx.bus.emit('camera.result', image ? { result, image } : { result });
+}

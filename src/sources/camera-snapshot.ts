@@ -1,0 +1,39 @@
+import type { AppContext } from '../core/context.js';
+import type { Service } from '../core/lifecycle.js';
+import type { IncomingMessage } from '../mqtt/client.js';
+import { submitSnapshot } from '../camera/snapshot-intake.js';
+
+/**
+ * `sarai/camera/<camera>/snapshot`: raw JPEG/PNG/WebP bytes from anything (HA automations,
+ * scripts, cameras). Also listens one level deeper so an id containing `/` is reported,
+ * not silently unmatched. Retained snapshots are skipped: a replay on reconnect is not a
+ * new scene.
+ */
+export class CameraSnapshotSource implements Service {
+  readonly name = 'camera-snapshot';
+  private off: (() => void)[] = [];
+
+  constructor(private readonly ctx: AppContext) {}
+
+  async start(): Promise<void> {
+    const mqtt = this.ctx.mqtt;
+    const prefix = mqtt.topic('camera/');
+    const handle = (m: IncomingMessage): void => {
+      if (m.retain) {
+        this.ctx.log.debug({ module: this.name, topic: m.topic }, 'retained snapshot ignored');
+        return;
+      }
+      const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
+      submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic });
+    };
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle, 0));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle, 0));
+    await Promise.resolve();
+  }
+
+  async stop(): Promise<void> {
+    for (const f of this.off) f();
+    this.off = [];
+    await Promise.resolve();
+  }
+}

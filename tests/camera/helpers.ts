@@ -1,0 +1,85 @@
+/**
+ * Test plumbing for the camera path: a ModelRouter over one real backend (the tiny ONNX
+ * captioner through transformers.js), so tests exercise a real model before the full router
+ * is wired; and solid-colour JPEGs made with sharp.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { Backend, GenerateResult } from '../../src/backends/types.js';
+import type { AppContext } from '../../src/core/context.js';
+import type { ModelRouter, Routed } from '../../src/router/types.js';
+
+export function routerOverBackend(backend: Backend, route = 'vision'): ModelRouter {
+  const describe = async (req: Parameters<ModelRouter['describe']>[0]): Promise<Routed<GenerateResult>> => {
+    const t0 = performance.now();
+    if (!backend.generate) throw new Error('backend cannot generate');
+    await backend.start(req.signal);
+    const value = await backend.generate({ messages: [{ role: 'user', content: req.prompt }], images: req.images, jsonSchema: req.jsonSchema, signal: req.signal });
+    return { value, route, reason: `image input -> ${route}`, model: backend.model, latencyMs: performance.now() - t0 };
+  };
+  const no = () => Promise.reject(new Error('not used by camera tests'));
+  return { describe, answer: no, transcribe: no, synthesize: no, embed: no };
+}
+
+/** A router whose model takes `ms` and answers `answer` (JSON text), for timing tests and the bench. */
+export function timedRouter(ms: number, answer: (n: number) => Record<string, unknown>): ModelRouter & { calls: number } {
+  const r = {
+    calls: 0,
+    async describe(req: Parameters<ModelRouter['describe']>[0]): Promise<Routed<GenerateResult>> {
+      const n = ++r.calls;
+      const t0 = performance.now();
+      if (ms > 0) await new Promise((res) => setTimeout(res, ms));
+      if (req.signal?.aborted) throw new Error('aborted');
+      const json = answer(n);
+      const latencyMs = performance.now() - t0;
+      return { value: { text: JSON.stringify(json), json, model: 'timed', tokens: 1, latencyMs }, route: 'vision', reason: 'image input -> vision', model: 'timed', latencyMs };
+    },
+    answer: () => Promise.reject(new Error('unused')),
+    transcribe: () => Promise.reject(new Error('unused')),
+    synthesize: () => Promise.reject(new Error('unused')),
+    embed: () => Promise.reject(new Error('unused')),
+  };
+  return r;
+}
+
+export function attachRouter(ctx: AppContext, router: ModelRouter): void {
+  (ctx as AppContext & { router?: ModelRouter }).router = router;
+}
+
+export function solidJpeg(rgb: [number, number, number], size = { width: 64, height: 48 }): Promise<Buffer> {
+  return sharp({ create: { ...size, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).jpeg().toBuffer();
+}
+
+/** A JPEG with a pattern (so its dHash differs from other seeds) of roughly the wanted size. */
+export async function patternJpeg(seed: number, width = 640, height = 480, quality = 90): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  let x = seed * 2654435761 >>> 0;
+  for (let i = 0; i < raw.length; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    const px = Math.floor(i / 3);
+    const col = px % width;
+    const band = Math.floor((col * 8) / width);
+    raw[i] = ((band * 37 * (seed + 1)) & 0xff) ^ (x & 0x3f);
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality }).toBuffer();
+}
+
+export async function tempDir(prefix: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `sarai-${prefix}-`));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What a fresh subscriber gets for `topic` (the retained copy), or throws after timeoutMs. */
+export async function readRetained(url: string, topic: string, timeoutMs = 5_000): Promise<Buffer> {
+  const { MqttProbe } = await import('../helpers/mqtt-probe.js');
+  const p = await MqttProbe.connect(url, [topic]);
+  try {
+    const m = await p.waitForTopic(topic, timeoutMs);
+    if (!m.retain) throw new Error(`${topic} arrived but not as a retained copy`);
+    return m.payload;
+  } finally {
+    await p.close();
+  }
+}
