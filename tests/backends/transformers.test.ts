@@ -2,7 +2,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import type { TransformersBackend } from '../../src/backends/transformers/index.js';
-import { makeTinyAsr, makeTinyCaptioner, makeTinyEmbedder, makeTinyTts, type TinyAsr, type TinyCaptioner, type TinyTts } from '../fixtures/onnx/index.js';
+import {
+  makeTinyAsr,
+  makeTinyCaptioner,
+  makeTinyEmbedder,
+  makeTinyTts,
+  makeTinyWhisper,
+  type TinyAsr,
+  type TinyCaptioner,
+  type TinyTts,
+  type TinyWhisper,
+} from '../fixtures/onnx/index.js';
 import { backendFor, solidImage, tempDir, tone } from './transformers-helpers.js';
 
 // Real transformers.js pipelines on ONNX Runtime (CPU), on tiny models generated per run.
@@ -10,6 +20,7 @@ let tmp: { dir: string; cleanup: () => Promise<void> };
 let captioner: TinyCaptioner;
 let asr: TinyAsr;
 let tts: TinyTts;
+let whisper: TinyWhisper;
 const backends: TransformersBackend[] = [];
 function track(b: TransformersBackend): TransformersBackend {
   backends.push(b);
@@ -22,6 +33,7 @@ beforeAll(async () => {
   captioner = await makeTinyCaptioner(path.join(tmp.dir, 'tiny', 'captioner'));
   asr = await makeTinyAsr(path.join(tmp.dir, 'tiny', 'asr'));
   tts = await makeTinyTts(path.join(tmp.dir, 'tiny', 'tts'));
+  whisper = await makeTinyWhisper(path.join(tmp.dir, 'tiny', 'whisper'), { text: 'turn on the kitchen lights' });
 });
 
 afterAll(async () => {
@@ -152,6 +164,22 @@ describe('transformers backend: speech recognition (stt role)', () => {
     const other = await makeTinyAsr(path.join(tmp.dir, 'tiny', 'asr-lights'), { text: "turn on the kitchen lights don't wait" });
     const b = track(backendFor('stt', { model: other.dir }, tmp.dir));
     expect((await b.transcribe({ sampleRate: 16_000, samples: tone(2, 16_000) })).text).toBe(other.text);
+  });
+});
+
+describe('transformers backend: speech recognition with a whisper-shaped encoder-decoder', () => {
+  it('transcribes through the whisper path (log-mel features, cached decoding), silence to nothing', async () => {
+    const b = track(backendFor('stt', { model: 'tiny/whisper' }, tmp.dir));
+    const r = await b.transcribe({ sampleRate: 16_000, samples: tone(1.5, 16_000) });
+    expect(r.text).toBe(whisper.text);
+    expect(r.latencyMs).toBeGreaterThan(0);
+    expect((await b.transcribe({ sampleRate: 16_000, samples: new Float32Array(16_000) })).text).toBe('');
+  });
+
+  it('transcribes audio longer than one 30 s window in overlapping chunks, merged once', async () => {
+    const b = track(backendFor('stt', { model: 'tiny/whisper' }, tmp.dir));
+    const r = await b.transcribe({ sampleRate: 16_000, samples: tone(45, 16_000) });
+    expect(r.text).toBe(whisper.text);
   });
 });
 
