@@ -1,0 +1,29 @@
+import type { AppContext } from '../core/context.js';
+import type { Service } from '../core/lifecycle.js';
+import { createAccessGuard, isLoopback } from './access.js';
+import { LiveStream } from './api-live.js';
+import { registerSystemRoutes } from './api-system.js';
+import { registerTryRoutes } from './api-try.js';
+import { VoiceLog } from './api-voice.js';
+import { registerUiRoutes } from './ui-routes.js';
+
+/**
+ * The dashboard feature: the access guard, the ingress web UI and its APIs (live stream,
+ * system, voice log, try-it). The timeline API (/api/events) belongs to the timeline store.
+ */
+export function dashboard(ctx: AppContext, env: NodeJS.ProcessEnv = process.env): Service[] {
+  const { host, token } = ctx.config.http;
+  const addon = Boolean(env['SUPERVISOR_TOKEN']);
+  ctx.http.setGuard(createAccessGuard({ addon, token, host }));
+  if (!addon && !isLoopback(host) && !token) {
+    ctx.log.warn({ module: 'dashboard', host }, 'http.token is empty: the UI and API answer only local (loopback) clients');
+  }
+  registerUiRoutes(ctx.http, { token });
+  registerSystemRoutes(ctx);
+  registerTryRoutes(ctx);
+  const live = new LiveStream(ctx);
+  live.register();
+  const voice = new VoiceLog(ctx);
+  voice.register();
+  return [live, voice];
+}

@@ -1,0 +1,86 @@
+/* global document, setInterval, clearInterval */
+// System page: bridge status, memory budget, models, queues, backend health, recent errors.
+import { api, duration, h, title, when } from './dom.js';
+
+const REFRESH_MS = 10_000;
+
+function stat(label, value) {
+  return h('div', {}, h('dt', {}, label), h('dd', {}, value));
+}
+
+export function initSystem() {
+  const root = document.getElementById('system');
+  let timer = null;
+  let last = null;
+
+  function render(s) {
+    last = s;
+    const used = s.models_loaded_mb || 0;
+    const pct = s.budget_mb ? Math.min(100, Math.round((used / s.budget_mb) * 100)) : 0;
+    const models = s.models || [];
+    const queues = Object.entries(s.queues || {});
+    const errors = s.errors || [];
+    root.replaceChildren(
+      h('section', { class: 'card', 'aria-labelledby': 'sys-bridge' },
+        h('h2', { id: 'sys-bridge' }, 'Bridge'),
+        h('dl', { class: 'stats' },
+          stat('Status', h('span', { class: `state ${s.status === 'online' ? 'ok' : 'down'}` }, s.status === 'online' ? 'Online' : 'Offline')),
+          stat('Version', s.version || '–'),
+          stat('Uptime', duration(s.uptime_s)),
+          stat('Process memory', `${s.memory_mb ?? '–'} MB`),
+          stat('MQTT', s.mqtt?.connected ? 'Connected' : 'Disconnected'),
+          stat('Queue', String(s.queue_depth ?? 0)))),
+      h('section', { class: 'card', 'aria-labelledby': 'sys-memory' },
+        h('h2', { id: 'sys-memory' }, 'Memory budget'),
+        h('p', {}, `${used.toLocaleString()} MB of ${Number(s.budget_mb).toLocaleString()} MB used by loaded models`),
+        h('div', { class: `bar${used > s.budget_mb ? ' over' : ''}`, role: 'meter', 'aria-label': 'Model memory', 'aria-valuemin': 0, 'aria-valuemax': s.budget_mb, 'aria-valuenow': used },
+          h('span', { style: `width:${pct}%` })),
+        h('p', { class: 'meta' }, `Hard limit ${Number(s.hard_limit_mb).toLocaleString()} MB`),
+        queues.length
+          ? h('table', {}, h('caption', { class: 'meta' }, 'Queues'), h('thead', {}, h('tr', {}, h('th', {}, 'Queue'), h('th', { class: 'num' }, 'Waiting'))),
+              h('tbody', {}, queues.map(([k, v]) => h('tr', {}, h('td', {}, title(k)), h('td', { class: 'num' }, String(typeof v === 'object' ? JSON.stringify(v) : v))))))
+          : null),
+      h('section', { class: 'card wide', 'aria-labelledby': 'sys-models' },
+        h('h2', { id: 'sys-models' }, 'Models'),
+        models.length
+          ? h('div', { class: 'table-wrap' }, h('table', {},
+              h('thead', {}, h('tr', {}, h('th', {}, 'Role'), h('th', {}, 'Model'), h('th', {}, 'Backend'), h('th', {}, 'State'), h('th', { class: 'num' }, 'Memory'))),
+              h('tbody', {}, models.map((m) => h('tr', {},
+                h('td', {}, title(m.role)),
+                h('td', {}, m.name, m.problem ? h('div', { class: 'meta' }, m.problem) : null),
+                h('td', {}, m.backend),
+                h('td', {}, h('span', { class: `state ${m.state}` }, m.loaded ? 'Loaded' : title(m.state))),
+                h('td', { class: 'num' }, m.memory_mb ? `${m.memory_mb.toLocaleString()} MB` : '–'))))))
+          : h('p', { class: 'meta' }, 'No models configured.')),
+      h('section', { class: 'card wide', 'aria-labelledby': 'sys-errors' },
+        h('h2', { id: 'sys-errors' }, 'Recent errors'),
+        errors.length
+          ? h('ul', { class: 'errors' }, errors.map((e) => h('li', {}, h('span', { class: 'src' }, e.source), ` · ${when(e.ts)} · `, h('code', {}, e.topic), h('div', {}, e.error))))
+          : h('p', { class: 'meta' }, 'No errors. Everything SARAi was given, it could handle.')),
+    );
+  }
+
+  async function load() {
+    try {
+      render(await api('api/system'));
+    } catch (err) {
+      root.replaceChildren(h('p', { class: 'card' }, `Could not load the system status: ${err.message}`));
+    }
+  }
+
+  return {
+    show() {
+      load();
+      if (!timer) timer = setInterval(load, REFRESH_MS);
+    },
+    hide() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+    onError(e) {
+      if (!last) return;
+      last.errors = [e, ...(last.errors || [])].slice(0, 20);
+      if (!root.closest('[hidden]')) render(last);
+    },
+  };
+}

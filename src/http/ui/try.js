@@ -1,0 +1,63 @@
+/* global document */
+// Try it page: ask a question, describe an image, transcribe a WAV — straight through the router.
+import { api, h, ms } from './dom.js';
+
+function routeLine(r) {
+  return h('p', { class: 'route' }, 'Answered by ', h('code', {}, r.model || '?'), ' via ', h('code', { title: r.route_reason || '' }, r.route || '?'), ` in ${ms(r.latency_ms)}`);
+}
+
+/** Runs `work` for a form: button busy, result or error in `out`. */
+function wire(formId, outId, work) {
+  const form = document.getElementById(formId);
+  const out = document.getElementById(outId);
+  const button = form.querySelector('button[type=submit]');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    out.className = 'out';
+    out.replaceChildren(h('p', {}, 'Working…'));
+    try {
+      out.replaceChildren(...(await work(form)));
+    } catch (err) {
+      out.className = 'out error';
+      out.replaceChildren(h('p', { role: 'alert' }, err.message));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+export function initTry() {
+  wire('try-ask', 'ask-out', async (form) => {
+    const text = form.elements.text.value;
+    const r = await api('api/ask', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+    return [h('p', {}, r.text), routeLine(r)];
+  });
+
+  const file = document.getElementById('describe-file');
+  const preview = document.getElementById('describe-preview');
+  file.addEventListener('change', () => {
+    const f = file.files[0];
+    if (preview.src) URL.revokeObjectURL(preview.src);
+    preview.hidden = !f;
+    if (f) { preview.src = URL.createObjectURL(f); preview.alt = `Preview of ${f.name}`; }
+  });
+  wire('try-describe', 'describe-out', async (form) => {
+    const f = form.elements.file.files[0];
+    const r = await api('api/describe', { method: 'POST', headers: { 'content-type': f.type || 'application/octet-stream' }, body: f });
+    return [
+      h('p', {}, h('strong', {}, r.summary)),
+      r.description && r.description !== r.summary ? h('p', {}, r.description) : null,
+      r.objects?.length ? h('ul', { class: 'chips', 'aria-label': 'Objects' }, r.objects.map((o) => h('li', {}, o))) : null,
+      r.alert ? h('p', { class: 'badge sev-high' }, `Alert · ${r.severity}`) : null,
+      routeLine(r),
+    ].filter(Boolean);
+  });
+
+  wire('try-transcribe', 'transcribe-out', async (form) => {
+    const f = form.elements.file.files[0];
+    const r = await api('api/transcribe', { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: f });
+    return [h('p', {}, r.text || '(no speech recognised)'), h('p', { class: 'meta' }, `${r.duration_s} s of audio`), routeLine(r)];
+  });
+  return {};
+}
