@@ -6,6 +6,7 @@ import { ErrorReporter } from './core/error-reporter.js';
 import type { Service } from './core/lifecycle.js';
 import { Metrics } from './core/metrics.js';
 import { VERSION } from './core/version.js';
+import { dashboard } from './http/dashboard.js';
 import { registerHealthRoutes } from './http/health.js';
 import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log/logger.js';
@@ -13,7 +14,9 @@ import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
+import { timelineFeature } from './publishers/timeline/index.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
+import { backendsFeature, createModelLayer } from './router/model-layer.js';
 
 /**
  * Features: each turns the context into services, started in this order and stopped in
@@ -21,7 +24,10 @@ import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-dis
  */
 type Feature = (ctx: AppContext) => Service | Service[] | undefined;
 const FEATURES: Feature[] = [
+  (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
+  (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
+  (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];
 
 export interface App {
@@ -69,6 +75,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     config.mqtt.discovery,
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
+  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics.registry);
   const ctx: AppContext = {
     config,
     version: VERSION,
@@ -81,6 +88,8 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     discovery,
     bridge,
     bus: new Bus<BridgeEvents>(log),
+    backends: models.backends,
+    router: models.router,
   };
   registerHealthRoutes(http, mqtt, metrics, VERSION);
 
