@@ -37,8 +37,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 }
 
 /** Starts Debian's mosquitto (MQTT 5) on a free loopback port with a throwaway config. */
-export async function startMosquitto(opts: { maxPacketMb?: number } = {}): Promise<Mosquitto> {
-  const port = await freePort();
+export async function startMosquitto(opts: { maxPacketMb?: number; port?: number } = {}): Promise<Mosquitto> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sarai-mosq-'));
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(
