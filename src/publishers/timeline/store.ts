@@ -1,0 +1,165 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { CameraResult } from '../../core/results.js';
+
+export interface EventQuery {
+  camera?: string;
+  /** ms since epoch, inclusive. */
+  since?: number;
+  /** ms since epoch, exclusive. */
+  until?: number;
+  alertsOnly: boolean;
+  limit: number;
+  /** Cursor: only events older than this sequence number. */
+  before?: number;
+}
+
+export interface StoredEvent {
+  seq: number;
+  result: CameraResult;
+  hasSnapshot: boolean;
+}
+
+export interface RetentionLimits {
+  days: number;
+  maxBytes: number;
+}
+
+/**
+ * The camera timeline: results and the JPEG each was made from, in one SQLite file
+ * (better-sqlite3 12) under the data folder.
+ *
+ * Snapshots are BLOBs in their own table rather than files: one file to back up, a result and
+ * its image are written and deleted in one transaction (no orphans after a crash), size
+ * retention is a SUM over a column, and no file path is ever built from an id. Freed pages are
+ * reused by SQLite, so the file stops growing at about timeline.max_mb.
+ */
+export class TimelineStore {
+  private readonly db: Database.Database;
+  private totalBytes = 0;
+  private readonly stmts;
+
+  constructor(dataDir: string, private readonly limits: RetentionLimits) {
+    const dir = path.join(dataDir, 'timeline');
+    mkdirSync(dir, { recursive: true });
+    this.db = new Database(path.join(dir, 'timeline.sqlite'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        camera TEXT NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        alert INTEGER NOT NULL,
+        result TEXT NOT NULL,
+        bytes INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS events_camera_seq ON events(camera, seq);
+      CREATE INDEX IF NOT EXISTS events_ts ON events(ts_ms);
+      CREATE INDEX IF NOT EXISTS events_alert_seq ON events(seq) WHERE alert = 1;
+      CREATE TABLE IF NOT EXISTS snapshots (
+        seq INTEGER PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE,
+        jpeg BLOB NOT NULL
+      );
+    `);
+    this.stmts = {
+      insert: this.db.prepare('INSERT OR IGNORE INTO events (id, camera, ts_ms, alert, result, bytes) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertSnap: this.db.prepare('INSERT INTO snapshots (seq, jpeg) VALUES (?, ?)'),
+      byId: this.db.prepare('SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE id = ?'),
+      snapshot: this.db.prepare('SELECT s.jpeg FROM snapshots s JOIN events e ON e.seq = s.seq WHERE e.id = ?'),
+      deleteOld: this.db.prepare('DELETE FROM events WHERE ts_ms < ?'),
+      oldest: this.db.prepare('SELECT seq, bytes FROM events ORDER BY seq LIMIT 500'),
+      deleteUpTo: this.db.prepare('DELETE FROM events WHERE seq <= ?'),
+      total: this.db.prepare('SELECT COALESCE(SUM(bytes), 0) AS n FROM events'),
+    };
+    this.totalBytes = (this.stmts.total.get() as { n: number }).n;
+  }
+
+  /** Bytes kept (results + snapshots), as counted for timeline.max_mb. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Stores a result (idempotent by result id) and its JPEG; then applies retention. */
+  add(result: CameraResult, jpeg?: Buffer): void {
+    const json = JSON.stringify(result);
+    const bytes = Buffer.byteLength(json) + (jpeg?.length ?? 0);
+    const tsMs = Date.parse(result.ts);
+    this.db.transaction(() => {
+      const info = this.stmts.insert.run(result.id, result.camera, Number.isFinite(tsMs) ? tsMs : Date.now(), result.alert ? 1 : 0, json, bytes);
+      if (info.changes === 0) return;
+      if (jpeg) this.stmts.insertSnap.run(info.lastInsertRowid, jpeg);
+      this.totalBytes += bytes;
+    })();
+    if (this.totalBytes > this.limits.maxBytes) this.enforceSize();
+  }
+
+  /** Deletes events older than retention_days, then trims to max size. */
+  applyRetention(now = Date.now()): void {
+    const info = this.stmts.deleteOld.run(now - this.limits.days * 86_400_000);
+    if (info.changes > 0) this.totalBytes = (this.stmts.total.get() as { n: number }).n;
+    if (this.totalBytes > this.limits.maxBytes) this.enforceSize();
+  }
+
+  /** Oldest first until under 90% of the bound (so it does not trim on every insert). */
+  private enforceSize(): void {
+    const target = this.limits.maxBytes * 0.9;
+    while (this.totalBytes > target) {
+      const rows = this.stmts.oldest.all() as { seq: number; bytes: number }[];
+      if (rows.length === 0) break;
+      let freed = 0;
+      let upTo = 0;
+      for (const r of rows) {
+        freed += r.bytes;
+        upTo = r.seq;
+        if (this.totalBytes - freed <= target) break;
+      }
+      this.stmts.deleteUpTo.run(upTo);
+      this.totalBytes -= freed;
+    }
+  }
+
+  /** Newest first. Only fixed SQL fragments; every value is a bound parameter. */
+  list(q: EventQuery): StoredEvent[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.camera !== undefined) {
+      where.push('camera = ?');
+      args.push(q.camera);
+    }
+    if (q.since !== undefined) {
+      where.push('ts_ms >= ?');
+      args.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push('ts_ms < ?');
+      args.push(q.until);
+    }
+    if (q.alertsOnly) where.push('alert = 1');
+    if (q.before !== undefined) {
+      where.push('seq < ?');
+      args.push(q.before);
+    }
+    const sql = `SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    args.push(q.limit);
+    const rows = this.db.prepare(sql).all(...args) as { seq: number; result: string; snap: number }[];
+    return rows.map((r) => ({ seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }));
+  }
+
+  get(id: string): StoredEvent | undefined {
+    const r = this.stmts.byId.get(id) as { seq: number; result: string; snap: number } | undefined;
+    return r ? { seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 } : undefined;
+  }
+
+  snapshot(id: string): Buffer | undefined {
+    const r = this.stmts.snapshot.get(id) as { jpeg: Buffer } | undefined;
+    return r?.jpeg;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
