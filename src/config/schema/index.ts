@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { ClipSection } from './clip.js';
 import { CamerasSection, SatellitesSection } from './devices.js';
 import { MemorySection, ModelsSection, RuntimeSection } from './models.js';
 import { FrigateSection, HomeAssistantSection, HttpSection, LogSection, MqttSection, WyomingSection } from './mqtt.js';
@@ -15,6 +16,7 @@ export const ConfigSchema = Type.Object(
     frigate: FrigateSection,
     cameras: CamerasSection,
     camera_defaults: CameraDefaultsSection,
+    clip: ClipSection,
     satellites: SatellitesSection,
     models: ModelsSection,
     runtime: RuntimeSection,
