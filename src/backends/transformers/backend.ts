@@ -15,7 +15,7 @@ import type {
 import { audioForModel } from './audio-input.js';
 import { decodeImage } from './image-input.js';
 import { checkModelFolder, locateModel, type ModelLocation } from './model-folder.js';
-import { loadPipeline, modelSampleRate, runCaption, runEmbed, runSynthesize, runTranscribe, type TaskPipeline } from './pipelines.js';
+import { loadPipeline, modelSampleRate, runCaption, runEmbed, runSynthesize, runTranscribe, type LoadProgress, type TaskPipeline } from './pipelines.js';
 import { configureTransformersEnv, sessionOptions, type RuntimeConfig } from './runtime.js';
 import { capabilitiesFor, resolveTask, taskProblem, type TransformersTask } from './tasks.js';
 
@@ -150,6 +150,7 @@ export class TransformersBackend implements Backend {
           ...(dtype ? { dtype } : {}),
           sessionOptions: sessionOptions(runtime),
           localFilesOnly: !runtime.allow_downloads,
+          ...(modelRef === location.id ? { onProgress: downloadProgressLogger(log, role, location.id) } : {}),
         });
       } catch (err) {
         throw new BackendError(`${role}: transformers.js could not load ${location.dir} as ${this.task}: ${errorMessage(err)}`);
@@ -337,6 +338,25 @@ export class TransformersBackend implements Backend {
   private assertLive(): void {
     if (this.disposed) throw new DisposedError(`${this.role}: backend disposed`);
   }
+}
+
+/** Logs each downloaded file's start, every 25 %, and its end (the user watches a first start). */
+function downloadProgressLogger(log: Logger, role: string, model: string): (info: LoadProgress) => void {
+  const reported = new Map<string, number>();
+  return (info) => {
+    const file = info.file ?? '';
+    if (info.status === 'download') {
+      reported.set(file, 0);
+      log.info({ module: 'transformers', role, model, file }, 'downloading file');
+    }
+    else if (info.status === 'progress' && typeof info.progress === 'number') {
+      const step = Math.floor(info.progress / 25) * 25;
+      if (step > (reported.get(file) ?? 0) && step < 100) {
+        reported.set(file, step);
+        log.info({ module: 'transformers', role, model, file, percent: step, mb: Math.round((info.total ?? 0) / 1_048_576) }, 'download progress');
+      }
+    } else if (info.status === 'done' && reported.has(file)) log.info({ module: 'transformers', role, model, file }, 'downloaded file');
+  };
 }
 
 /** Resolves/rejects with `work`, or rejects with the signal's reason as soon as it aborts. */

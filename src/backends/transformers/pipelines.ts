@@ -23,6 +23,17 @@ export interface LoadOptions {
   dtype?: string;
   sessionOptions: Record<string, unknown>;
   localFilesOnly: boolean;
+  /** Download/load progress, per file (transformers.js progress events). */
+  onProgress?: (info: LoadProgress) => void;
+}
+
+export interface LoadProgress {
+  status: string;
+  file?: string;
+  /** 0-100 for `progress` events. */
+  progress?: number;
+  loaded?: number;
+  total?: number;
 }
 
 export async function loadPipeline(task: TransformersTask, modelRef: string, opts: LoadOptions): Promise<TaskPipeline> {
@@ -31,6 +42,7 @@ export async function loadPipeline(task: TransformersTask, modelRef: string, opt
     ...(opts.dtype ? { dtype: opts.dtype as 'fp32' } : {}),
     session_options: opts.sessionOptions,
     local_files_only: opts.localFilesOnly,
+    ...(opts.onProgress ? { progress_callback: opts.onProgress as (info: unknown) => void } : {}),
   });
   return p as unknown as TaskPipeline;
 }
