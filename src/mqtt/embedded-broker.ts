@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { Aedes } from 'aedes';
+import type { Aedes } from 'aedes';
 import type { Logger } from '../log/logger.js';
 
 /** The embedded broker could not listen; the message tells the user what to do. */
@@ -23,7 +23,9 @@ export class EmbeddedBroker {
   ) {}
 
   async start(): Promise<void> {
-    const aedes = await Aedes.createBroker();
+    // loaded only when the embedded broker is used: a bridge on an outside broker skips it
+    const { Aedes: AedesBroker } = await import('aedes');
+    const aedes = await AedesBroker.createBroker();
     const server = net.createServer(aedes.handle);
     try {
       await new Promise<void>((resolve, reject) => {
