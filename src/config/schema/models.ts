@@ -33,6 +33,10 @@ export const ModelSpec = Section({
   num_ctx: Type.Integer({ default: 0, minimum: 0, description: 'ollama num_ctx; 0: server default' }),
   image_size: Type.Integer({ default: 768, minimum: 32, maximum: 4096, description: 'longest image side sent (px)' }),
   fallbacks: Type.Array(Type.String({ pattern: ID_PATTERN }), { default: [] }),
+  capabilities: Type.Array(
+    Type.Union(['text', 'image', 'video', 'audio_in', 'audio_out', 'embedding', 'json_schema'].map((c) => Type.Literal(c))),
+    { default: [], description: 'openai/ollama: what the served model takes; empty: derived from the role' },
+  ),
 });
 export const ModelsSection = Type.Record(Type.String({ pattern: ID_PATTERN }), ModelSpec, { default: {}, additionalProperties: false });
 

@@ -1,0 +1,54 @@
+/**
+ * The built-in backend kinds, registered on import. Other modules add theirs with
+ * registerBackendKind (the voice feature: wyoming, espeak); the model manager may re-register
+ * `llama`/`transformers` with its load gate.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../core/errors.js';
+import { LlamaBackend } from './llama/backend.js';
+import { OllamaBackend } from './ollama/backend.js';
+import { OpenAIBackend } from './openai/backend.js';
+import { registerBackendKind, type BackendFactoryContext } from './registry.js';
+import { checkModelFolder, locateModel, resolveTask, TransformersBackend } from './transformers/index.js';
+
+/** models.<role>.gguf_file: a file inside the models folder, or an absolute path. */
+export function ggufPath(ctx: Pick<BackendFactoryContext, 'spec' | 'modelsDir'>): string {
+  const f = ctx.spec.gguf_file;
+  return path.isAbsolute(f) ? f : path.join(ctx.modelsDir, f);
+}
+
+function llamaPreflight(ctx: BackendFactoryContext): string | undefined {
+  const { role, spec } = ctx;
+  if (!spec.gguf_file) return `${role}: set models.${role}.gguf_file to a GGUF file (inside ${ctx.modelsDir}, or an absolute path)`;
+  const file = ggufPath(ctx);
+  if (existsSync(file)) return undefined;
+  const from = spec.gguf_repo_id ? ` from https://huggingface.co/${spec.gguf_repo_id}` : '';
+  return `${role}: model file ${file} is missing; run \`sarai models pull ${role}\` or download ${path.basename(file)}${from} into ${path.dirname(file)}`;
+}
+
+function transformersPreflight(ctx: BackendFactoryContext): string | undefined {
+  const { role, spec } = ctx;
+  if (ctx.config.runtime.allow_downloads) return undefined; // the backend fetches what is missing
+  const task = resolveTask(role, spec.task);
+  if (!task) return undefined; // the backend's own start error names the problem
+  try {
+    checkModelFolder(role, task, locateModel(role, spec, ctx.modelsDir));
+    return undefined;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+registerBackendKind(
+  'llama',
+  (ctx) => new LlamaBackend({ role: ctx.role, spec: ctx.spec, modelPath: ggufPath(ctx), runtime: ctx.config.runtime, log: ctx.log }),
+  llamaPreflight,
+);
+registerBackendKind(
+  'transformers',
+  (ctx) => new TransformersBackend({ role: ctx.role, spec: ctx.spec, modelsDir: ctx.modelsDir, runtime: ctx.config.runtime, log: ctx.log }),
+  transformersPreflight,
+);
+registerBackendKind('openai', (ctx) => new OpenAIBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }));
+registerBackendKind('ollama', (ctx) => new OllamaBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }));

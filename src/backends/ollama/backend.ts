@@ -1,0 +1,230 @@
+import { Ollama, type ChatRequest, type ChatResponse, type Message, type Options } from 'ollama';
+import type { ModelConfig } from '../../config/schema/index.js';
+import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
+import { redactUrl, type Logger } from '../../log/logger.js';
+import { prepareRemoteImage } from '../image-payload.js';
+import { describeBody } from '../http-body.js';
+import { checkSchema, parseJsonAnswer } from '../json-answer.js';
+import { remoteCapabilities } from '../remote-capabilities.js';
+import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
+
+/** How long start() waits for GET /api/version (ms). */
+const PROBE_TIMEOUT_MS = 10_000;
+
+export interface OllamaBackendOptions {
+  role: string;
+  spec: ModelConfig;
+  log: Logger;
+  /** Replaces global fetch (tests). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * An Ollama server through the `ollama` client: the remote expert (SOLAR) and vision models.
+ * Images go as bytes (never strings: the client reads a string that names a file from disk),
+ * `keep_alive` and `options.num_ctx` from config, a JSON schema as `format`, embeddings over
+ * /api/embed. Each call gets its own client whose fetch carries the call's AbortSignal
+ * (deadline timeout_s, the caller's abort, dispose). Errors name what the server said.
+ */
+export class OllamaBackend implements Backend {
+  readonly kind = 'ollama';
+  readonly role: string;
+  readonly model: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  private readonly host: string;
+  private state: BackendHealth = { state: 'idle' };
+  private disposed = false;
+  private readonly lifetime = new AbortController();
+
+  constructor(private readonly opts: OllamaBackendOptions) {
+    this.role = opts.role;
+    this.model = opts.spec.name || opts.spec.model || opts.role;
+    this.capabilities = remoteCapabilities(opts.role, opts.spec);
+    this.host = opts.spec.url.replace(/\/+$/, '');
+  }
+
+  private get wireModel(): string {
+    return this.opts.spec.model || this.opts.spec.name;
+  }
+
+  health(): BackendHealth {
+    return { ...this.state };
+  }
+
+  /** Checks the server answers /api/version and warns when the model is not pulled there. */
+  async start(signal?: AbortSignal): Promise<void> {
+    this.assertLive();
+    if (!this.host) throw new BackendError(`${this.role}: set models.${this.role}.url to the Ollama server (http://host:11434)`);
+    if (!this.wireModel) throw new BackendError(`${this.role}: set models.${this.role}.model to the Ollama model name`);
+    this.state = { state: 'starting' };
+    const probe = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), this.lifetime.signal, ...(signal ? [signal] : [])]);
+    try {
+      const client = this.client(probe);
+      await client.version();
+      const tags = await client.list();
+      const names = tags.models.map((m) => m.name);
+      if (!names.some((n) => n === this.wireModel || n === `${this.wireModel}:latest`)) {
+        this.opts.log.warn({ module: 'ollama', role: this.role, model: this.wireModel, pulled: names }, `the model is not pulled on the server: run \`ollama pull ${this.wireModel}\` there`);
+      }
+      this.state = { state: 'ready' };
+    } catch (err) {
+      const e = this.mapError(err, probe, signal);
+      this.state = { state: 'failed', lastError: errorMessage(e) };
+      throw e;
+    }
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    this.assertLive();
+    const started = Date.now();
+    if (req.images?.length && !this.capabilities.has('image')) throw new InputError(`${this.role}: ${this.model} does not take images`);
+    if (req.audio) throw new InputError(`${this.role}: Ollama chat does not take audio`);
+    if (req.jsonSchema) checkSchema(this.role, req.jsonSchema);
+    const last = req.messages.at(-1);
+    if (!last || last.role !== 'user') throw new InputError(`${this.role}: the last message must be the user's turn`);
+    const images: Uint8Array[] = [];
+    for (const [i, bytes] of (req.images ?? []).entries()) {
+      const label = (req.images?.length ?? 0) > 1 ? `${this.role}: image ${i + 1} of ${req.images?.length}` : `${this.role}: the image`;
+      const img = await prepareRemoteImage(bytes, this.opts.spec.image_size, label);
+      images.push(new Uint8Array(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength));
+    }
+    const messages: Message[] = req.messages.map((m) => ({ role: m.role, content: m.content }));
+    if (images.length > 0) (messages[messages.length - 1] as Message).images = images;
+    const base: Omit<ChatRequest, 'stream'> = {
+      model: this.wireModel,
+      messages,
+      options: this.options(req),
+      ...(this.opts.spec.keep_alive ? { keep_alive: this.opts.spec.keep_alive } : {}),
+      ...(req.jsonSchema ? { format: req.jsonSchema } : {}),
+    };
+    const { signal, done } = this.callSignal(req.signal);
+    try {
+      const client = this.client(signal);
+      let text = '';
+      let tokens = 0;
+      if (req.onToken) {
+        const stream = await client.chat({ ...base, stream: true });
+        let last: ChatResponse | undefined;
+        for await (const part of stream) {
+          const piece = part.message.content;
+          if (piece) {
+            text += piece;
+            req.onToken(piece);
+          }
+          last = part;
+        }
+        tokens = last?.eval_count ?? 0;
+      } else {
+        const res = await client.chat({ ...base, stream: false });
+        if (typeof res.message?.content !== 'string') throw new BackendError(`${this.role}: the answer has no message.content`);
+        text = res.message.content;
+        tokens = res.eval_count ?? 0;
+      }
+      const result: GenerateResult = { text, model: this.model, tokens, latencyMs: Date.now() - started };
+      if (req.jsonSchema) result.json = parseJsonAnswer(this.role, text, req.jsonSchema);
+      this.state = { state: 'ready' };
+      return result;
+    } catch (err) {
+      throw this.fail(this.mapError(err, signal, req.signal));
+    } finally {
+      done();
+    }
+  }
+
+  /** POST /api/embed: one vector per text. */
+  async embed(texts: string[], signal?: AbortSignal): Promise<Float32Array[]> {
+    this.assertLive();
+    if (!this.capabilities.has('embedding')) throw new InputError(`${this.role}: ${this.model} is not an embedding model`);
+    if (texts.length === 0) return [];
+    const { signal: s, done } = this.callSignal(signal);
+    try {
+      const res = await this.client(s).embed({
+        model: this.wireModel,
+        input: texts,
+        ...(this.opts.spec.keep_alive ? { keep_alive: this.opts.spec.keep_alive } : {}),
+        ...(this.opts.spec.num_ctx > 0 ? { options: { num_ctx: this.opts.spec.num_ctx } } : {}),
+      });
+      if (!Array.isArray(res.embeddings) || res.embeddings.length !== texts.length) {
+        throw new BackendError(`${this.role}: /api/embed returned ${Array.isArray(res.embeddings) ? res.embeddings.length : 'no'} vectors for ${texts.length} texts`);
+      }
+      return res.embeddings.map((v) => Float32Array.from(v));
+    } catch (err) {
+      throw this.fail(this.mapError(err, s, signal));
+    } finally {
+      done();
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.lifetime.abort(new DisposedError(`${this.role}: backend disposed`));
+    this.state = { state: 'idle' };
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+
+  // --- internals ---
+
+  private options(req: GenerateRequest): Partial<Options> {
+    return {
+      temperature: req.temperature ?? this.opts.spec.temperature,
+      num_predict: req.maxTokens ?? this.opts.spec.max_tokens,
+      ...(this.opts.spec.num_ctx > 0 ? { num_ctx: this.opts.spec.num_ctx } : {}),
+    };
+  }
+
+  /** A client whose every request carries `signal` (the ollama client only aborts streams itself). */
+  private client(signal: AbortSignal): Ollama {
+    const f = this.opts.fetch ?? fetch;
+    return new Ollama({
+      host: this.host,
+      ...(this.opts.spec.api_key ? { headers: { authorization: `Bearer ${this.opts.spec.api_key}` } } : {}),
+      fetch: (input, init) => f(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+    });
+  }
+
+  private callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.opts.spec.timeout_s} s (timeout_s)`)), this.opts.spec.timeout_s * 1000);
+    return { signal: AbortSignal.any([timeout.signal, this.lifetime.signal, ...(caller ? [caller] : [])]), done: () => clearTimeout(timer) };
+  }
+
+  /** Named errors from what the client threw: an abort's reason, the server's {error}, a dead connection. */
+  private mapError(err: unknown, signal: AbortSignal, caller?: AbortSignal): unknown {
+    if (signal.aborted) {
+      const reason: unknown = signal.reason;
+      if (reason instanceof TimeoutError || reason instanceof DisposedError) return reason;
+      if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${this.role}: aborted`);
+      if (reason instanceof DOMException && reason.name === 'TimeoutError') return new TimeoutError(`${this.role}: ${redactUrl(this.host)} did not answer in time`);
+      return reason instanceof Error ? reason : err;
+    }
+    if (err instanceof BackendError || err instanceof InputError) return err;
+    const e = err as { name?: string; status_code?: number; error?: string; cause?: { code?: string } };
+    if (e.name === 'ResponseError') {
+      const raw = String(e.error ?? errorMessage(err));
+      const detail = raw.trimStart().startsWith('<') ? describeBody(raw, 'text/html') : raw.slice(0, 300);
+      const msg = `${this.role}: Ollama answered ${e.status_code ?? '?'}: ${detail}`;
+      if (e.status_code === 404) return new BackendError(`${msg} (is ${this.wireModel} pulled on ${redactUrl(this.host)}?)`);
+      if (e.status_code === 400) return new InputError(msg);
+      return new BackendError(msg);
+    }
+    const m = errorMessage(err);
+    if (/did not receive done/i.test(m)) return new BackendError(`${this.role}: the stream stopped midway (no final "done" message)`);
+    if (e.cause?.code || /fetch failed/i.test(m)) return new BackendError(`${this.role}: cannot reach ${redactUrl(this.host)} (${e.cause?.code ?? m})`);
+    if (err instanceof SyntaxError) return new BackendError(`${this.role}: the answer is not JSON (${m})`);
+    return new BackendError(`${this.role}: ${m}`);
+  }
+
+  private fail(err: unknown): unknown {
+    if (!(err instanceof InputError)) this.state = { state: this.state.state === 'failed' ? 'failed' : 'ready', lastError: errorMessage(err) };
+    return err;
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new DisposedError(`${this.role}: backend disposed`);
+  }
+}
