@@ -42,4 +42,7 @@ export const WyomingSection = Section({
   host: Type.String({ default: '0.0.0.0' }),
   asr_port: Type.Integer({ default: 10310, minimum: 0, maximum: 65535 }),
   tts_port: Type.Integer({ default: 10210, minimum: 0, maximum: 65535 }),
+  languages: Type.Array(Type.String({ pattern: '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$' }), { default: ['en'], description: 'languages announced in the Wyoming info' }),
+  announce: Type.Boolean({ default: true, description: 'as an add-on: announce the Wyoming servers to Home Assistant (Supervisor discovery)' }),
+  announce_host: Type.String({ default: '', description: 'host in the announced tcp:// URI; empty: this container hostname' }),
 });

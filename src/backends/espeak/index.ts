@@ -1,0 +1,1 @@
+export { EspeakBackend, MAX_ESPEAK_CHARS, type EspeakBackendOptions } from './backend.js';

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { Histogram, type Registry } from 'prom-client';
+import type { Audio } from '../backends/types.js';
+import type { BridgeEvents } from '../core/context.js';
+import type { Bus } from '../core/bus.js';
+import { InputError, errorMessage } from '../core/errors.js';
+import type { ErrorReporter } from '../core/error-reporter.js';
+import type { VoiceResponse } from '../core/results.js';
+import type { Logger } from '../log/logger.js';
+import { writeWav16, type SileroTrimmer } from '../media/audio/index.js';
+import type { MqttBridge } from '../mqtt/client.js';
+import type { ModelRouter } from '../router/types.js';
+import { checkSpeakable } from './text.js';
+import type { TtsStore } from './tts-store.js';
+
+/** The router methods the voice path uses. */
+export type VoiceRouter = Pick<ModelRouter, 'transcribe' | 'answer' | 'synthesize'>;
+
+/** Plays a TTS URL on a satellite's media player (the HA websocket's media_player.play_media). */
+export type PlayMedia = (entityId: string, url: string) => Promise<void>;
+
+export interface VoicePipelineOptions {
+  router: VoiceRouter;
+  mqtt: MqttBridge;
+  errors: ErrorReporter;
+  bus: Bus<BridgeEvents>;
+  store: TtsStore;
+  log: Logger;
+  registry: Registry;
+  /** Trims silence first when set (voice.vad). */
+  vad?: SileroTrimmer;
+  /** Satellite id -> media_player entity (configured satellites only). */
+  mediaPlayers: (satellite: string) => string | undefined;
+  playMedia?: PlayMedia;
+}
+
+/** Where the time of one exchange went (ms). */
+export interface VoiceTimings {
+  totalMs: number;
+  sttMs: number;
+  answerMs: number;
+  ttsMs: number;
+  /** Total minus model time: what the bridge itself costs. */
+  overheadMs: number;
+}
+
+export interface VoiceOutcome {
+  response: VoiceResponse;
+  wav?: Buffer;
+  timings: VoiceTimings;
+}
+
+/**
+ * One voice exchange: speech -> text (`stt`), text -> answer (the router's text path),
+ * answer -> speech (`tts`). Publishes `<base>/voice/<satellite>/transcript` (text),
+ * `.../tts` (WAV bytes) and `.../response` (VoiceResponse JSON), emits `voice.response` on
+ * the bus, and plays the audio on the satellite's media player when it has one.
+ */
+export class VoicePipeline {
+  private readonly roundtrip: Histogram;
+  private readonly overhead: Histogram;
+
+  constructor(private readonly o: VoicePipelineOptions) {
+    const registers = [o.registry];
+    this.roundtrip = new Histogram({
+      name: 'sarai_voice_roundtrip_seconds',
+      help: 'Utterance complete -> TTS published',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'sarai_voice_overhead_seconds',
+      help: 'Voice round trip minus model time (the bridge itself)',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+  }
+
+  /** Runs a whole exchange for one utterance; never throws (failures are reported). */
+  async handle(satellite: string, audio: Audio, completedAt = Date.now(), signal?: AbortSignal): Promise<VoiceOutcome> {
+    const id = randomUUID();
+    const base = `voice/${satellite}`;
+    const t: VoiceTimings = { totalMs: 0, sttMs: 0, answerMs: 0, ttsMs: 0, overheadMs: 0 };
+    let transcript = '';
+    let route = '';
+    let model = '';
+    let text = '';
+    try {
+      let input = audio;
+      if (this.o.vad) {
+        const trimmed = await this.o.vad.trim(audio);
+        if (!trimmed.speech) throw new InputError('no speech detected in the utterance (VAD)');
+        input = trimmed.audio;
+      }
+      const heard = await this.o.router.transcribe(input, signal);
+      t.sttMs = heard.latencyMs;
+      transcript = heard.value.text.trim();
+      this.o.mqtt.publish(this.o.mqtt.topic(`${base}/transcript`), transcript);
+      if (!transcript) throw new InputError('no speech recognized in the utterance');
+      const answer = await this.o.router.answer(transcript, { signal });
+      t.answerMs = answer.latencyMs;
+      route = answer.route;
+      model = answer.model;
+      text = answer.value.text.trim();
+      return await this.speakAndPublish({ id, satellite, transcript, text, route, model }, completedAt, t, signal);
+    } catch (err) {
+      const response: VoiceResponse = { id, satellite, transcript, text, route, model, latency_ms: Date.now() - completedAt, tts_url: '', error: errorMessage(err) };
+      this.o.errors.report('voice', this.o.mqtt.topic(`${base}/audio`), err);
+      this.o.mqtt.publish(this.o.mqtt.topic(`${base}/response`), JSON.stringify(response));
+      await this.o.bus.emit('voice.response', response);
+      t.totalMs = response.latency_ms;
+      return { response, timings: t };
+    }
+  }
+
+  /** Speaks a text on a satellite without asking a model (`.../say`). Never throws. */
+  async say(satellite: string, rawText: string, signal?: AbortSignal): Promise<VoiceOutcome> {
+    const started = Date.now();
+    const id = randomUUID();
+    const t: VoiceTimings = { totalMs: 0, sttMs: 0, answerMs: 0, ttsMs: 0, overheadMs: 0 };
+    try {
+      const text = checkSpeakable(rawText);
+      return await this.speakAndPublish({ id, satellite, transcript: '', text, route: 'say', model: '' }, started, t, signal);
+    } catch (err) {
+      const response: VoiceResponse = { id, satellite, transcript: '', text: '', route: 'say', model: '', latency_ms: Date.now() - started, tts_url: '', error: errorMessage(err) };
+      this.o.errors.report('voice', this.o.mqtt.topic(`voice/${satellite}/say`), err);
+      this.o.mqtt.publish(this.o.mqtt.topic(`voice/${satellite}/response`), JSON.stringify(response));
+      return { response, timings: t };
+    }
+  }
+
+  private async speakAndPublish(
+    r: Omit<VoiceResponse, 'latency_ms' | 'tts_url'>,
+    completedAt: number,
+    t: VoiceTimings,
+    signal?: AbortSignal,
+  ): Promise<VoiceOutcome> {
+    const base = `voice/${r.satellite}`;
+    const spoken = await this.o.router.synthesize(checkSpeakable(r.text, 'answer text'), signal);
+    t.ttsMs = spoken.latencyMs;
+    const wav = writeWav16(spoken.value.audio);
+    const { url } = this.o.store.put(wav);
+    await this.o.mqtt.publishAsync(this.o.mqtt.topic(`${base}/tts`), wav);
+    t.totalMs = Date.now() - completedAt;
+    t.overheadMs = Math.max(0, t.totalMs - t.sttMs - t.answerMs - t.ttsMs);
+    const response: VoiceResponse = { ...r, latency_ms: t.totalMs, tts_url: url };
+    this.o.mqtt.publish(this.o.mqtt.topic(`${base}/response`), JSON.stringify(response));
+    this.roundtrip.observe(t.totalMs / 1000);
+    this.overhead.observe(t.overheadMs / 1000);
+    this.o.log.info({ module: 'voice', satellite: r.satellite, route: r.route, latency_ms: t.totalMs, overhead_ms: t.overheadMs }, 'voice response');
+    await this.o.bus.emit('voice.response', response);
+    const player = this.o.mediaPlayers(r.satellite);
+    if (player && this.o.playMedia) {
+      // playing is a side effect: a failure is reported, the exchange itself succeeded
+      this.o.playMedia(player, url).catch((err: unknown) => this.o.errors.report('voice', `media_player ${player}`, err));
+    }
+    return { response, wav, timings: t };
+  }
+}

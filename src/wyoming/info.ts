@@ -1,0 +1,40 @@
+/** What `describe` answers with: the `info` event data for SARAi's ASR and TTS programs. */
+export interface InfoOptions {
+  version: string;
+  languages: string[];
+  sttModel: string;
+  ttsVoice: string;
+}
+
+const ATTRIBUTION = { name: 'SARAi Omni Bridge', url: 'https://github.com/sarai-omni/sarai-omni-bridge' };
+
+export function asrInfo(o: InfoOptions): Record<string, unknown> {
+  return {
+    asr: [
+      {
+        name: 'sarai',
+        description: 'SARAi local speech to text',
+        attribution: ATTRIBUTION,
+        installed: true,
+        version: o.version,
+        models: [{ name: o.sttModel, description: o.sttModel, attribution: ATTRIBUTION, installed: true, languages: o.languages, version: o.version }],
+      },
+    ],
+  };
+}
+
+export function ttsInfo(o: InfoOptions): Record<string, unknown> {
+  return {
+    tts: [
+      {
+        name: 'sarai',
+        description: 'SARAi local text to speech',
+        attribution: ATTRIBUTION,
+        installed: true,
+        version: o.version,
+        // Wyoming calls a TTS program's models "voices"
+        voices: [{ name: o.ttsVoice, description: o.ttsVoice, attribution: ATTRIBUTION, installed: true, languages: o.languages, version: o.version }],
+      },
+    ],
+  };
+}
