@@ -15,6 +15,7 @@ import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { timelineFeature } from './publishers/timeline/index.js';
+import { frigateFeature } from './sources/frigate/index.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 
@@ -27,6 +28,7 @@ const FEATURES: Feature[] = [
   (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
   (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
+  (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];
 
