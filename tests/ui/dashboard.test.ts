@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyCaptioner, type TinyCaptioner } from '../fixtures/onnx/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { MqttProbe } from '../helpers/mqtt-probe.js';
+import { haveChromium, launchBrowser, startIngressProxy, type IngressProxy, type TestBrowser } from './browser.js';
+
+const solid = (rgb: [number, number, number]): Promise<Buffer> =>
+  sharp({ create: { width: 96, height: 72, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).jpeg().toBuffer();
+
+const run = haveMosquitto() && haveChromium();
+
+describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style proxy', () => {
+  let tmp: string;
+  let broker: Mosquitto;
+  let app: TestApp;
+  let captioner: TinyCaptioner;
+  let proxy: IngressProxy;
+  let browser: TestBrowser;
+  let probe: MqttProbe;
+  let page: Page;
+  const failed: string[] = [];
+  const outside: string[] = [];
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'sarai-ui-'));
+    captioner = await makeTinyCaptioner(path.join(tmp, 'captioner'));
+    broker = await startMosquitto();
+    app = await startTestApp({
+      mqtt: { url: broker.url },
+      models: { vision: { backend: 'transformers', model: captioner.dir, image_size: 64 } },
+      runtime: { onnx_threads: 1 },
+      cameras: { front_door: { name: 'Front door', cooldown_s: 0 }, garage: { name: 'Garage', cooldown_s: 0 } },
+      camera_defaults: { cooldown_s: 0 },
+      scheduler: { dedup_distance: 0 },
+    });
+    proxy = await startIngressProxy(app.app.ctx.http.port);
+    probe = await MqttProbe.connect(broker.url, ['sarai/camera/+/result']);
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    const origin = new URL(proxy.url).origin;
+    page.on('request', (r) => {
+      if (!r.url().startsWith(proxy.url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) outside.push(r.url());
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+    });
+    expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await page.goto(proxy.url);
+    await page.locator('#conn.live').waitFor({ timeout: 10_000 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await probe?.close();
+    await proxy?.stop();
+    await app?.stop();
+    await broker?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function publishSnapshot(camera: string, rgb: [number, number, number]): Promise<Record<string, unknown>> {
+    probe.clear();
+    await probe.publish(`sarai/camera/${camera}/snapshot`, await solid(rgb));
+    const m = await probe.waitForTopic(`sarai/camera/${camera}/result`, 30_000);
+    return JSON.parse(m.payload.toString()) as Record<string, unknown>;
+  }
+
+  it('shows a snapshot published through mosquitto as a new card without a reload', async () => {
+    await expect.poll(() => page.locator('#timeline .empty').count(), { timeout: 10_000 }).toBe(1);
+    const result = await publishSnapshot('front_door', [20, 30, 220]);
+    const card = page.locator(`#timeline li[data-id="${String(result['id'])}"]`);
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.locator('h3').textContent()).toBe(captioner.captionFor([20, 30, 220]));
+    expect(await page.locator('#timeline .empty').count()).toBe(0);
+    expect(await card.locator('.meta').textContent()).toContain('Front door');
+    expect(await card.locator('.route').textContent()).toMatch(/via vision in \d+/);
+    // the thumbnail is the stored snapshot, fetched through the ingress prefix
+    const img = card.locator('.thumb img');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => `${el.complete} ${el.naturalWidth} ${el.src}`), { timeout: 10_000 }).toMatch(/^true [1-9]/);
+  });
+
+  it('filters by camera: other cameras disappear, live results for them stay out', async () => {
+    const garage = await publishSnapshot('garage', [220, 20, 20]);
+    await page.locator(`#timeline li[data-id="${String(garage['id'])}"]`).waitFor({ timeout: 10_000 });
+    await page.selectOption('#f-camera', 'front_door');
+    await expect.poll(() => page.locator('#timeline li[data-camera="garage"]').count(), { timeout: 10_000 }).toBe(0);
+    expect(await page.locator('#timeline li[data-camera="front_door"]').count()).toBe(1);
+    // a new garage result while filtered is not shown; a front_door one is
+    const g2 = await publishSnapshot('garage', [10, 200, 10]);
+    const f2 = await publishSnapshot('front_door', [10, 200, 10]);
+    await page.locator(`#timeline li[data-id="${String(f2['id'])}"]`).waitFor({ timeout: 10_000 });
+    expect(await page.locator(`#timeline li[data-id="${String(g2['id'])}"]`).count()).toBe(0);
+    await page.selectOption('#f-camera', '');
+    await expect.poll(() => page.locator('#timeline li[data-camera="garage"]').count(), { timeout: 10_000 }).toBe(2);
+    // newest first
+    const ids = await page.locator('#timeline li').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')));
+    expect(ids[0]).toBe(f2['id']);
+  });
+
+  it('"Try it" describes an uploaded image with the real model', async () => {
+    await page.click('#tab-try');
+    await page.locator('#panel-try').waitFor({ state: 'visible' });
+    await page.setInputFiles('#describe-file', { name: 'green.png', mimeType: 'image/png', buffer: await sharp({ create: { width: 80, height: 60, channels: 3, background: { r: 10, g: 230, b: 10 } } }).png().toBuffer() });
+    await page.click('#try-describe button[type=submit]');
+    const out = page.locator('#describe-out');
+    await expect.poll(() => out.textContent(), { timeout: 30_000 }).toContain(captioner.captionFor([10, 230, 10]));
+    expect(await out.textContent()).toMatch(/via vision/);
+  });
+
+  it('"Try it" shows the server\'s clear message for a file that is not an image', async () => {
+    await page.setInputFiles('#describe-file', { name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a PNG') });
+    await page.click('#try-describe button[type=submit]');
+    await expect.poll(() => page.locator('#describe-out.error').textContent(), { timeout: 10_000 }).toMatch(/not an image/);
+    failed.splice(failed.findIndex((f) => f.startsWith('415 ')), 1);
+  });
+
+  it('the System and Voice tabs load, and keyboard arrows move between tabs', async () => {
+    await page.click('#tab-system');
+    await expect.poll(() => page.locator('#system').textContent(), { timeout: 10_000 }).toContain('Memory budget');
+    expect(await page.locator('#system table').first().textContent()).toContain('Vision');
+    await page.focus('#tab-system');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.locator('#tab-try').getAttribute('aria-selected')).toBe('true');
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => page.locator('#tab-voice').getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => page.locator('#voice-status').textContent()).toContain('No voice exchanges yet');
+  });
+
+  it('every request stayed under the ingress prefix and none failed', () => {
+    expect(outside).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(proxy.forwarded).toContain('/api/stream');
+    expect(proxy.forwarded.some((p) => p.startsWith('/api/events?'))).toBe(true);
+    expect(proxy.forwarded.some((p) => /^\/api\/events\/[^/]+\/snapshot\.jpg/.test(p))).toBe(true);
+  });
+});
