@@ -83,7 +83,7 @@ describe('ollama backend against an Ollama server', () => {
   });
 
   describe('bad answers become clear errors, and the next request still works', () => {
-    const cases: { name: string; script: Parameters<OllamaServer['next']>[0]; stream?: boolean; error: RegExp; type: typeof Error }[] = [
+    const cases: { name: string; script: Parameters<OllamaServer['next']>[0]; stream?: boolean; error: RegExp; type: new (message?: string) => Error }[] = [
       { name: 'an {error} body (500)', script: { kind: 'error', status: 500, message: 'llama runner process has terminated: signal: killed' }, error: /500: llama runner process has terminated/, type: BackendError },
       { name: 'an HTML page (502 from a proxy)', script: { kind: 'html', status: 502 }, error: /502: an HTML page/, type: BackendError },
       { name: 'a 400 about the request', script: { kind: 'error', status: 400, message: 'invalid image input' }, error: /400: invalid image input/, type: InputError },

@@ -133,7 +133,7 @@ describe('openai backend against an OpenAI-compatible server', () => {
   });
 
   describe('bad answers become clear errors, and the next request still works', () => {
-    const cases: { name: string; script: Parameters<OpenAIServer['next']>[0]; stream?: boolean; error: RegExp; type: typeof Error }[] = [
+    const cases: { name: string; script: Parameters<OpenAIServer['next']>[0]; stream?: boolean; error: RegExp; type: new (message?: string) => Error }[] = [
       { name: 'an OpenAI error body (500)', script: { kind: 'error', status: 500, message: 'failed to load mmproj', type: 'server_error' }, error: /500.*failed to load mmproj \(server_error\)/, type: BackendError },
       { name: 'an HTML page (502 from a proxy)', script: { kind: 'html', status: 502 }, error: /502.*an HTML page \("502 Bad Gateway"\)/, type: BackendError },
       { name: 'a body that is not JSON', script: { kind: 'bad_json' }, error: /not JSON/, type: BackendError },
