@@ -82,7 +82,7 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     expect(await card.locator('.route').textContent()).toMatch(/via vision in \d+/);
     // the thumbnail is the stored snapshot, fetched through the ingress prefix
     const img = card.locator('.thumb img');
-    await expect.poll(() => img.evaluate((el: HTMLImageElement) => `${el.complete} ${el.naturalWidth} ${el.src}`), { timeout: 10_000 }).toMatch(/^true [1-9]/);
+    await expect.poll(() => img.evaluate((el) => { const i = el as unknown as { complete: boolean; naturalWidth: number; src: string }; return `${i.complete} ${i.naturalWidth} ${i.src}`; }), { timeout: 10_000 }).toMatch(/^true [1-9]/);
   });
 
   it('filters by camera: other cameras disappear, live results for them stay out', async () => {
