@@ -16,6 +16,7 @@ import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { timelineFeature } from './publishers/timeline/index.js';
 import { frigateFeature } from './sources/frigate/index.js';
+import { homeAssistantFeature } from './sources/homeassistant/index.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 
@@ -29,6 +30,7 @@ const FEATURES: Feature[] = [
   (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
+  (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];
 

@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { HaClient, haUrls } from '../../src/sources/homeassistant/index.js';
+import { HaServer } from '../fixtures/ha-server.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { MqttProbe } from '../helpers/mqtt-probe.js';
+import { attachRouter, patternJpeg, solidJpeg, timedRouter } from '../camera/helpers.js';
+
+const TOKEN = 'llat-test-token';
+const log = createLogger('silent');
+
+describe('haUrls', () => {
+  it('maps Core and Supervisor URLs to websocket and REST endpoints', () => {
+    expect(haUrls('http://homeassistant.local:8123/')).toEqual({ websocket: 'ws://homeassistant.local:8123/api/websocket', api: 'http://homeassistant.local:8123/api' });
+    expect(haUrls('http://supervisor/core')).toEqual({ websocket: 'ws://supervisor/core/websocket', api: 'http://supervisor/core/api' });
+    expect(() => haUrls('ftp://x')).toThrow(/http/);
+  });
+});
+
+describe('HaClient against the HA protocol fixture', () => {
+  let ha: HaServer;
+  const clients: HaClient[] = [];
+  const client = (token = TOKEN, extra: Partial<ConstructorParameters<typeof HaClient>[0]> = {}) => {
+    const c = new HaClient({ url: ha.url, token, log, reconnectMinMs: 50, reconnectMaxMs: 200, ...extra });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    ha = new HaServer({ token: TOKEN });
+    await ha.start();
+    ha.cameras.set('camera.front_door', await solidJpeg([1, 2, 3]));
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.stop();
+    await ha.stop();
+  });
+
+  it('authenticates, enables coalescing, and handles replies batched as JSON arrays', async () => {
+    const c = client();
+    c.start();
+    await c.waitReady(5_000);
+    // several commands in one tick: the fixture answers them in one array message
+    await Promise.all([
+      c.fireEvent('sarai_result', { camera: 'front_door' }),
+      c.fireEvent('sarai_alert', { camera: 'front_door' }),
+      c.callService('media_player', 'play_media', { media_content_id: 'http://127.0.0.1/tts.wav', media_content_type: 'music' }, { entity_id: 'media_player.kitchen' }),
+    ]);
+    expect(ha.firedEvents.map((e) => e.event_type)).toEqual(['sarai_result', 'sarai_alert']);
+    expect(ha.serviceCalls).toEqual([
+      { domain: 'media_player', service: 'play_media', service_data: { media_content_id: 'http://127.0.0.1/tts.wav', media_content_type: 'music' }, target: { entity_id: 'media_player.kitchen' } },
+    ]);
+  });
+
+  it('delivers state_changed events and resubscribes after Home Assistant restarts', async () => {
+    const seen: string[] = [];
+    const c = client();
+    await c.subscribeEvents('state_changed', (ev) => seen.push(`${String(ev.data['entity_id'])}=${String((ev.data['new_state'] as { state: string }).state)}`));
+    c.start();
+    await c.waitReady(5_000);
+    await ha.waitUntil(() => ha.subscribers >= 1, 5_000, 'subscription');
+    ha.setState('binary_sensor.front_door_motion', 'on');
+    await expect.poll(() => seen).toContain('binary_sensor.front_door_motion=on');
+
+    const port = ha.port;
+    await ha.stop();
+    await ha.start(port);
+    await ha.waitUntil(() => ha.subscribers >= 1, 10_000, 'resubscription after restart');
+    ha.setState('binary_sensor.front_door_motion', 'off');
+    await expect.poll(() => seen).toContain('binary_sensor.front_door_motion=off');
+  });
+
+  it('reports auth_invalid and fetches camera_proxy with 200 / 404 / 401', async () => {
+    const problems: string[] = [];
+    const bad = client('wrong', { onProblem: (m) => problems.push(m) });
+    bad.start();
+    await expect.poll(() => problems.length).toBeGreaterThan(0);
+    expect(problems[0]).toMatch(/refused the token/);
+
+    const good = client();
+    const img = await good.cameraSnapshot('camera.front_door');
+    expect(img.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    await expect(good.cameraSnapshot('camera.back_yard')).rejects.toThrow(/no camera camera\.back_yard \(camera_proxy 404\)/);
+    await expect(bad.cameraSnapshot('camera.front_door')).rejects.toThrow(/refused camera_proxy .*\(401\).*token/);
+    await expect(good.cameraSnapshot('camera.x/../../api/states')).rejects.toThrow(/invalid camera entity/);
+  });
+});
+
+describe.skipIf(!haveMosquitto())('HA motion -> camera_proxy -> description -> HA events (real mosquitto)', () => {
+  let broker: Mosquitto;
+  let ha: HaServer;
+  let app: TestApp;
+  let probe: MqttProbe;
+
+  beforeAll(async () => {
+    broker = await startMosquitto();
+    ha = new HaServer({ token: TOKEN });
+    await ha.start();
+    ha.cameras.set('camera.front_door', await solidJpeg([0, 200, 0]));
+    probe = await MqttProbe.connect(broker.url, ['sarai/#']);
+    app = await startTestApp({
+      mqtt: { url: broker.url },
+      homeassistant: { url: ha.url, token: TOKEN },
+      cameras: {
+        front_door: { camera_entity: 'camera.front_door', motion_entity: 'binary_sensor.front_door_motion', cooldown_s: 0 },
+        back_yard: { camera_entity: 'camera.back_yard', motion_entity: 'binary_sensor.back_yard_motion', cooldown_s: 0 },
+      },
+    });
+    attachRouter(app.app.ctx, timedRouter(0, () => ({ summary: 'A courier holds a package at the door', description: 'A person in a brown uniform holds a box.', objects: ['person', 'package'], alert: true, severity: 'medium' })));
+    await ha.waitUntil(() => ha.subscribers >= 1, 10_000, 'bridge subscription');
+  }, 30_000);
+
+  afterAll(async () => {
+    await probe?.close();
+    await app?.stop();
+    await ha?.stop();
+    await broker?.stop();
+  });
+
+  it('describes the camera when its motion entity turns on, and fires sarai_result and sarai_alert', async () => {
+    ha.setState('binary_sensor.front_door_motion', 'on');
+    const res = await probe.waitForTopic('sarai/camera/front_door/result', 10_000);
+    expect(JSON.parse(res.payload.toString())).toMatchObject({ camera: 'front_door', source: 'homeassistant', event_type: 'person', alert: true, severity: 'medium' });
+    expect(ha.proxyRequests).toContainEqual({ entity: 'camera.front_door', status: 200 });
+    await ha.waitUntil(() => ha.firedEvents.some((e) => e.event_type === 'sarai_alert'), 5_000, 'sarai_alert');
+    expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true });
+  });
+
+  it('reports a camera_proxy 404 on sarai/error and keeps working', async () => {
+    probe.clear();
+    ha.setState('binary_sensor.back_yard_motion', 'on');
+    const err = await probe.waitForTopic('sarai/error', 10_000);
+    expect(JSON.parse(err.payload.toString())).toMatchObject({ source: 'homeassistant', topic: 'homeassistant/camera_proxy/camera.back_yard', error: expect.stringContaining('404') });
+    ha.cameras.set('camera.front_door', await patternJpeg(7)); // a new scene (the same one would be deduplicated)
+    ha.setState('binary_sensor.front_door_motion', 'off');
+    ha.setState('binary_sensor.front_door_motion', 'on');
+    await probe.waitForTopic('sarai/camera/front_door/result', 10_000);
+  });
+});
