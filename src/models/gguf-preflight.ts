@@ -113,6 +113,16 @@ class Cursor {
     this.pos += n;
     return s;
   }
+  /** llama.cpp asserts (aborts) on a vocabulary with duplicate tokens: a one-bit flip in a token makes one. */
+  uniqueStrings(what: string, n: number): void {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const s = this.str(`${what}[${i}]`);
+      const first = seen.get(s);
+      if (first !== undefined) this.fail(`${what}: token #${i} ${JSON.stringify(s)} repeats token #${first}; the vocabulary is damaged`);
+      seen.set(s, i);
+    }
+  }
   read(type: number, what: string): string | number | boolean | bigint | { arrayLength: number } {
     switch (type) {
       case 0: return this.u8();
@@ -134,6 +144,7 @@ class Cursor {
         if (elemType === 9) this.fail(`${what}: nested arrays are not supported`);
         const fixed = FIXED_SIZES[elemType];
         if (fixed !== undefined) this.skip(fixed * n);
+        else if (elemType === 8 && what === 'tokenizer.ggml.tokens') this.uniqueStrings(what, n);
         else if (elemType === 8) for (let i = 0; i < n; i++) this.str(`${what}[${i}]`);
         else this.fail(`${what}: unknown array element type ${elemType}`);
         return { arrayLength: n };
@@ -212,6 +223,7 @@ function parse(file: string, buf: Buffer, fileSize: number): GgufSummary {
     infos.push({ offset, bytes, name });
   }
   if (tensorCount === 0) fail('has no tensors');
+  checkShapes(metadata, tensors, architecture, fail);
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
   let tensorBytes = 0;
   for (const t of infos) {
@@ -234,6 +246,63 @@ function parse(file: string, buf: Buffer, fileSize: number): GgufSummary {
     tensorBytes,
   };
 }
+
+/** Cross-checks llama.cpp asserts on rather than reports: vocabulary and embedding sizes. */
+function checkShapes(metadata: GgufSummary['metadata'], tensors: GgufTensorSummary[], arch: string, fail: (p: string) => never): void {
+  const len = (key: string): number | undefined => {
+    const v = metadata.get(key);
+    return typeof v === 'object' && v !== null && 'arrayLength' in v ? v.arrayLength : undefined;
+  };
+  const nVocab = len('tokenizer.ggml.tokens');
+  for (const key of ['tokenizer.ggml.scores', 'tokenizer.ggml.token_type']) {
+    const n = len(key);
+    if (n !== undefined && n !== nVocab) fail(`${key} has ${n} entries but the vocabulary has ${nVocab}`);
+  }
+  const num = (key: string): number | undefined => {
+    const v = metadata.get(`${arch}.${key}`);
+    return typeof v === 'number' ? v : undefined;
+  };
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const nEmbd = num('embedding_length') ?? 0;
+  const nLayer = num('block_count') ?? 0;
+  if (nLayer < 1 || nLayer > MAX_LAYERS) fail(`${arch}.block_count is ${nLayer} (1-${MAX_LAYERS} expected)`);
+  if (nEmbd < 1) fail(`${arch}.embedding_length is ${nEmbd}`);
+  const ctx = num('context_length');
+  if (ctx !== undefined && ctx < 1) fail(`${arch}.context_length is ${ctx}`);
+  const blocks = new Set(tensors.map((t) => /^blk\.(\d+)\./.exec(t.name)?.[1]).filter((b): b is string => b !== undefined));
+  if (blocks.size > 0 && blocks.size !== nLayer) fail(`${arch}.block_count is ${nLayer} but the file has tensors for ${blocks.size} blocks`);
+  const embd = byName.get('token_embd.weight');
+  if (embd) {
+    if (embd.dims[0] !== nEmbd) fail(`token_embd.weight rows are ${embd.dims[0]} wide but ${arch}.embedding_length is ${nEmbd}`);
+    if (nVocab !== undefined && embd.dims[1] !== nVocab) fail(`token_embd.weight has ${embd.dims[1]} rows but the vocabulary has ${nVocab} tokens`);
+  }
+  // attention and feed-forward sizes (llama-shaped blocks: most text architectures)
+  // a damaged key name reads as a missing key; llama.cpp then builds zero-sized tensors and aborts
+  if (byName.has('blk.0.attn_q.weight') && num('attention.head_count') === undefined) fail(`missing metadata ${arch}.attention.head_count`);
+  if (byName.has('blk.0.ffn_up.weight') && num('feed_forward_length') === undefined) fail(`missing metadata ${arch}.feed_forward_length`);
+  const heads = num('attention.head_count');
+  const kvHeads = num('attention.head_count_kv') ?? heads;
+  if (heads !== undefined) {
+    if (heads < 1 || heads > nEmbd) fail(`${arch}.attention.head_count is ${heads}`);
+    if (kvHeads === undefined || kvHeads < 1 || kvHeads > heads) fail(`${arch}.attention.head_count_kv is ${String(kvHeads)} (1-${heads} expected)`);
+  }
+  const headDim = num('attention.key_length') ?? (heads ? nEmbd / heads : undefined);
+  const q = byName.get('blk.0.attn_q.weight');
+  const k = byName.get('blk.0.attn_k.weight');
+  if (q && heads !== undefined && headDim !== undefined && q.dims[1] !== heads * headDim) {
+    fail(`blk.0.attn_q.weight has ${q.dims[1]} outputs but ${arch}.attention.head_count x head size is ${heads * headDim}`);
+  }
+  if (k && kvHeads !== undefined && headDim !== undefined && k.dims[1] !== kvHeads * headDim) {
+    fail(`blk.0.attn_k.weight has ${k.dims[1]} outputs but ${arch}.attention.head_count_kv x head size is ${kvHeads * headDim}`);
+  }
+  const rope = num('rope.dimension_count');
+  if (rope !== undefined && headDim !== undefined && (rope < 1 || rope > headDim)) fail(`${arch}.rope.dimension_count is ${rope} (1-${headDim} expected)`);
+  const ff = num('feed_forward_length');
+  const up = byName.get('blk.0.ffn_up.weight');
+  if (up && ff !== undefined && up.dims[1] !== ff) fail(`blk.0.ffn_up.weight has ${up.dims[1]} outputs but ${arch}.feed_forward_length is ${ff}`);
+}
+/** llama.cpp's LLAMA_MAX_LAYERS: more aborts the process. */
+const MAX_LAYERS = 512;
 
 /**
  * Validates `file` (bytes read: the header only, growing from 1 MB as needed). Throws

@@ -1,0 +1,33 @@
+import type { ModelConfig } from '../config/schema/index.js';
+import { metaNumber, type GgufSummary } from './gguf-preflight.js';
+
+const MB = 1_048_576;
+/** Compute buffers and runtime overhead llama.cpp adds on top of weights and KV cache (MB). */
+const OVERHEAD_MB = 16;
+
+/**
+ * Bytes of KV cache for `contextTokens` tokens in total (all sequences), from the GGUF
+ * metadata: 2 (K and V) x layers x tokens x kv-heads x head size x 2 bytes (f16 cache).
+ */
+export function kvCacheBytes(s: GgufSummary, contextTokens: number): number {
+  const a = s.architecture;
+  const layers = metaNumber(s, `${a}.block_count`) ?? 0;
+  const embd = metaNumber(s, `${a}.embedding_length`) ?? 0;
+  const heads = metaNumber(s, `${a}.attention.head_count`) ?? 1;
+  const kvHeads = metaNumber(s, `${a}.attention.head_count_kv`) ?? heads;
+  const keyLen = metaNumber(s, `${a}.attention.key_length`) ?? embd / Math.max(1, heads);
+  const valueLen = metaNumber(s, `${a}.attention.value_length`) ?? keyLen;
+  return layers * contextTokens * kvHeads * (keyLen + valueLen) * 2;
+}
+
+/**
+ * Memory a role needs when loaded (MB): file size + KV cache for context_length x concurrency
+ * (+ a fixed overhead), or the configured max_memory_mb when that is larger. With no file
+ * summary (file missing), max_memory_mb alone.
+ */
+export function estimateModelMb(spec: ModelConfig, summary: GgufSummary | undefined, textContext: boolean): number {
+  if (!summary) return spec.max_memory_mb;
+  const tokens = textContext ? spec.context_length * spec.concurrency : Math.min(spec.context_length, 2048);
+  const mb = (summary.fileSize + kvCacheBytes(summary, tokens)) / MB + OVERHEAD_MB;
+  return Math.max(Math.ceil(mb), spec.max_memory_mb);
+}
