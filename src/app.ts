@@ -14,6 +14,7 @@ import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
+import { ClipSource } from './sources/clip.js';
 import { timelineFeature } from './publishers/timeline/index.js';
 import { frigateFeature } from './sources/frigate/index.js';
 import { homeAssistantFeature } from './sources/homeassistant/index.js';
@@ -29,6 +30,7 @@ const FEATURES: Feature[] = [
   (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
   (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
+  (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
