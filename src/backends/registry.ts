@@ -204,7 +204,7 @@ export class BackendRegistry implements Service {
   /** Why a role is not usable now, or undefined when it is (for route reasons). */
   unavailable(role: string): string | undefined {
     const e = this.get(role);
-    if (!e) return this.skipped.has(role) ? (this.opts.config.models[role]?.enabled === false ? 'disabled' : 'not available') : 'not configured';
+    if (!e) return this.skipped.has(role) ? (this.opts.config.models[role]?.enabled === false ? 'disabled' : 'has no backend kind') : 'not configured';
     if (e.startError && e.startFailedAt !== undefined) {
       const wait = e.startFailedAt + this.retryMs - this.now();
       if (wait > 0) return `failed to start, retry in ${Math.ceil(wait / 1000)} s`;

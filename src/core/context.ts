@@ -1,9 +1,11 @@
+import type { BackendRegistry } from '../backends/registry.js';
 import type { Config } from '../config/schema/index.js';
 import type { DeviceDiscovery } from '../publishers/discovery/device-discovery.js';
 import type { BridgeDevice } from '../publishers/bridge-device.js';
 import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../log/logger.js';
 import type { MqttBridge } from '../mqtt/client.js';
+import type { ModelRouter } from '../router/types.js';
 import type { Bus } from './bus.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Metrics } from './metrics.js';
@@ -29,4 +31,8 @@ export interface AppContext {
   discovery: DeviceDiscovery;
   bridge: BridgeDevice;
   bus: Bus<BridgeEvents>;
+  /** The configured model roles (health, lazy start, circuit breakers). */
+  backends: BackendRegistry;
+  /** The one way sources reach models. */
+  router: ModelRouter;
 }
