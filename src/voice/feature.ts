@@ -16,7 +16,7 @@ export function voiceFeature(ctx: AppContext): Service[] {
     ctx.log.warn({ module: 'voice' }, 'no model router on the context; voice and Wyoming are off');
     return [];
   }
-  const services: Service[] = [new VoiceService(ctx, { router })];
+  const services: Service[] = ctx.config.voice.enabled ? [new VoiceService(ctx, { router })] : [];
   if (ctx.config.wyoming.enabled) services.push(new WyomingService(ctx, router));
   return services;
 }

@@ -32,6 +32,7 @@ export const CameraDefaultsSection = Section({
   }),
 });
 export const VoiceSection = Section({
+  enabled: Type.Boolean({ default: true, description: 'satellite audio over MQTT (sarai/voice/<satellite>/...)' }),
   max_utterance_s: Type.Number({ default: 30, exclusiveMinimum: 0, maximum: 600 }),
   stream_timeout_s: Type.Number({ default: 5, exclusiveMinimum: 0 }),
   vad: Type.Boolean({ default: false }),
