@@ -25,6 +25,14 @@ function healthSource(ctx: AppContext): HealthSource | undefined {
   const v = (ctx as unknown as Obj)['backends'];
   return isObj(v) && typeof v['health'] === 'function' ? (v as unknown as HealthSource) : undefined;
 }
+/** The model manager (in-process loads with measured memory), when the context carries one. */
+interface ModelInfoSource {
+  info(): unknown;
+}
+function modelInfoSource(ctx: AppContext): ModelInfoSource | undefined {
+  const v = (ctx as unknown as Obj)['models'];
+  return isObj(v) && typeof v['info'] === 'function' ? (v as unknown as ModelInfoSource) : undefined;
+}
 
 function loadedNames(state: Obj): Map<string, Obj> {
   const out = new Map<string, Obj>();
@@ -52,8 +60,16 @@ export function systemSnapshot(ctx: AppContext): Obj {
   } catch (err) {
     ctx.log.warn({ module: 'api-system', err }, 'backend health provider failed');
   }
+  const infos = new Map<string, Obj>();
+  try {
+    const list = modelInfoSource(ctx)?.info();
+    if (Array.isArray(list)) for (const i of list) if (isObj(i) && typeof i['role'] === 'string') infos.set(i['role'], i);
+  } catch (err) {
+    ctx.log.warn({ module: 'api-system', err }, 'model info provider failed');
+  }
   const models: SystemModel[] = Object.entries(ctx.config.models).map(([role, spec]) => {
-    const l = loaded.get(role) ?? loaded.get(spec.name);
+    const info = infos.get(role);
+    const l = info?.['loaded'] === true ? { memory_mb: Number(info['measuredMb']) || Number(info['estimatedMb']) || 0 } : (loaded.get(role) ?? loaded.get(spec.name));
     const h = health.get(role);
     const problem = h?.['problem'] ?? h?.['lastError'];
     return {

@@ -3,6 +3,8 @@
 import { api, duration, h, title, when } from './dom.js';
 
 const REFRESH_MS = 10_000;
+const ROLE_NAMES = { tts: 'TTS', stt: 'STT', omni: 'Omni' };
+const roleName = (r) => ROLE_NAMES[r] || title(r);
 
 function stat(label, value) {
   return h('div', {}, h('dt', {}, label), h('dd', {}, value));
@@ -20,6 +22,8 @@ export function initSystem() {
     const models = s.models || [];
     const queues = Object.entries(s.queues || {});
     const errors = s.errors || [];
+    const fill = h('span');
+    fill.style.width = `${pct}%`; // CSSOM, not a style attribute: the CSP forbids inline styles
     root.replaceChildren(
       h('section', { class: 'card', 'aria-labelledby': 'sys-bridge' },
         h('h2', { id: 'sys-bridge' }, 'Bridge'),
@@ -34,8 +38,11 @@ export function initSystem() {
         h('h2', { id: 'sys-memory' }, 'Memory budget'),
         h('p', {}, `${used.toLocaleString()} MB of ${Number(s.budget_mb).toLocaleString()} MB used by loaded models`),
         h('div', { class: `bar${used > s.budget_mb ? ' over' : ''}`, role: 'meter', 'aria-label': 'Model memory', 'aria-valuemin': 0, 'aria-valuemax': s.budget_mb, 'aria-valuenow': used },
-          h('span', { style: `width:${pct}%` })),
-        h('p', { class: 'meta' }, `Hard limit ${Number(s.hard_limit_mb).toLocaleString()} MB`),
+          fill),
+        h('p', { class: 'meta' }, `${pct}% of the budget · hard limit ${Number(s.hard_limit_mb).toLocaleString()} MB`),
+        h('ul', { class: 'loaded-list', 'aria-label': 'Loaded models' },
+          models.filter((m) => m.loaded).map((m) => h('li', {}, h('span', {}, `${m.name} (${roleName(m.role)})`), h('span', {}, `${m.memory_mb.toLocaleString()} MB`))),
+          models.filter((m) => !m.loaded && m.enabled).map((m) => h('li', {}, h('span', {}, `${m.name} (${roleName(m.role)})`), h('span', {}, 'not loaded')))),
         queues.length
           ? h('table', {}, h('caption', { class: 'meta' }, 'Queues'), h('thead', {}, h('tr', {}, h('th', {}, 'Queue'), h('th', { class: 'num' }, 'Waiting'))),
               h('tbody', {}, queues.map(([k, v]) => h('tr', {}, h('td', {}, title(k)), h('td', { class: 'num' }, String(typeof v === 'object' ? JSON.stringify(v) : v))))))
@@ -46,7 +53,7 @@ export function initSystem() {
           ? h('div', { class: 'table-wrap' }, h('table', {},
               h('thead', {}, h('tr', {}, h('th', {}, 'Role'), h('th', {}, 'Model'), h('th', {}, 'Backend'), h('th', {}, 'State'), h('th', { class: 'num' }, 'Memory'))),
               h('tbody', {}, models.map((m) => h('tr', {},
-                h('td', {}, title(m.role)),
+                h('td', {}, roleName(m.role)),
                 h('td', {}, m.name, m.problem ? h('div', { class: 'meta' }, m.problem) : null),
                 h('td', {}, m.backend),
                 h('td', {}, h('span', { class: `state ${m.state}` }, m.loaded ? 'Loaded' : title(m.state))),
