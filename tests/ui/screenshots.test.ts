@@ -66,7 +66,7 @@ describe.skipIf(!haveChromium())('dashboard screenshots (demo data)', () => {
     await page.locator(ready).first().waitFor({ timeout: 10_000 });
     await page.locator('#conn.live').waitFor({ timeout: 10_000 });
     // every thumbnail decoded before the picture is taken
-    await page.waitForFunction(() => [...document.querySelectorAll("img")].every((i) => i.complete || i.offsetParent === null), undefined, { timeout: 10_000 });
+    await page.waitForFunction('[...document.images].every((i) => i.complete || i.offsetParent === null)', undefined, { timeout: 10_000 });
     const png = await page.screenshot({ fullPage: false });
     await page.close();
     expect(problems).toEqual([]);
