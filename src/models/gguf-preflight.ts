@@ -122,6 +122,10 @@ class Cursor {
       if (first !== undefined) this.fail(`${what}: token #${i} ${JSON.stringify(s)} repeats token #${first}; the vocabulary is damaged`);
       seen.set(s, i);
     }
+    // SentencePiece vocabularies look up byte tokens by name ("<0x0A>"); a partial set aborts llama.cpp
+    let bytes = 0;
+    for (let b = 0; b < 256; b++) if (seen.has(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)) bytes++;
+    if (bytes > 0 && bytes < 256) this.fail(`${what}: ${bytes} of the 256 byte-fallback tokens (<0x00>..<0xFF>); the vocabulary is damaged`);
   }
   read(type: number, what: string): string | number | boolean | bigint | { arrayLength: number } {
     switch (type) {

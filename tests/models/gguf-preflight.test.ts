@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlamaBackend } from '../../src/backends/llama/backend.js';
 import { disposeSharedLlama } from '../../src/backends/llama/runtime.js';
 import { GgufPreflightError, preflightGguf } from '../../src/models/gguf-preflight.js';
+import { probeLoadIsolated } from '../../src/models/isolated-load.js';
 import { silentLog, spec, testConfig } from '../backends/llama-helpers.js';
 import { realTinyModelPath } from '../fixtures/gguf/real-model.js';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
@@ -128,5 +129,23 @@ describe('preflightGguf', () => {
     const r = await b2.generate({ messages: [{ role: 'user', content: 'hi' }] });
     expect(r.tokens).toBe(4);
     await b2.dispose();
+  });
+
+  it('loads a file llama.cpp aborts on only in a child process: the child dies, we get the reason', async () => {
+    const b = Buffer.from(goodBytes);
+    b.write('<0x4B>', b.indexOf('<0x4A>'), 'latin1'); // repeated token: GGML_ASSERT in llama-vocab.cpp
+    const f = file('abort.gguf', b);
+    const err = await probeLoadIsolated(f, { gpu: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GgufPreflightError);
+    expect((err as Error).message).toMatch(/llama.cpp aborted while loading it \(.*GGML_ASSERT/);
+    await expect(probeLoadIsolated(good, { gpu: false })).resolves.toBeUndefined();
+  });
+
+  it('runs the isolated probe before an in-process load when runtime.probe_load is on', async () => {
+    const config = testConfig({ tiny: { backend: 'llama', context_length: 256, max_tokens: 2 } }, { runtime: { threads: 1, probe_load: true } });
+    const b = new LlamaBackend({ role: 'tiny', spec: spec(config, 'tiny'), modelPath: good, runtime: config.runtime, log: silentLog });
+    const r = await b.generate({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.tokens).toBe(2);
+    await b.dispose();
   });
 });

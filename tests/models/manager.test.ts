@@ -27,7 +27,7 @@ function manager(budgetMb: number, roles: Record<string, Record<string, unknown>
     models[role] = { backend: 'llama', gguf_file: `${extra['file'] ?? role}.gguf`, max_memory_mb: 100, context_length: 256, max_tokens: 4, temperature: 0, ...extra };
     delete models[role]['file'];
   }
-  const config = configFromObject({ models_dir: tmp.dir, models, runtime: { threads: 1 }, memory: { budget_mb: budgetMb } }, 'test');
+  const config = configFromObject({ models_dir: tmp.dir, models, runtime: { threads: 1, probe_load: false }, memory: { budget_mb: budgetMb } }, 'test');
   const m = new ModelManager({ config, baseDir: tmp.dir, log: silentLog, ...(metrics ? { metrics } : {}) });
   managers.push(m);
   const events: ModelEvent[] = [];
@@ -112,7 +112,7 @@ describe('ModelManager under a memory budget', () => {
       tiny: { backend: 'llama', gguf_file: 'a.gguf', max_memory_mb: 50, context_length: 256, warm_up: true },
       expert: { backend: 'ollama', url: 'http://127.0.0.1:11434', model: 'solar', max_memory_mb: 6000 },
     };
-    const config = configFromObject({ models_dir: tmp.dir, models, runtime: { threads: 1 } }, 'test');
+    const config = configFromObject({ models_dir: tmp.dir, models, runtime: { threads: 1, probe_load: false } }, 'test');
     const m = new ModelManager({ config, baseDir: tmp.dir, log: silentLog });
     managers.push(m);
     await m.start();

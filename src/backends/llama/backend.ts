@@ -17,6 +17,7 @@ import type { ModelConfig } from '../../config/schema/index.js';
 import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { preflightGguf, type GgufSummary } from '../../models/gguf-preflight.js';
+import { probeLoadIsolated } from '../../models/isolated-load.js';
 import { Limiter } from '../../models/limiter.js';
 import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
 import { clearLlamaLog, recentLlamaLog, resolveThreads, sharedLlama, type RuntimeConfig } from './runtime.js';
@@ -145,6 +146,7 @@ export class LlamaBackend implements Backend {
     let model: LlamaModel | undefined;
     try {
       const summary = preflightGguf(modelPath);
+      if (runtime.probe_load) await probeLoadIsolated(modelPath, { gpu: runtime.gpu });
       const llama = await sharedLlama(runtime);
       clearLlamaLog();
       try {

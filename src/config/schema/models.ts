@@ -49,4 +49,8 @@ export const RuntimeSection = Section({
   threads: Type.Integer({ default: 0, minimum: 0, description: '0: cores - 1, at least 1' }),
   onnx_threads: Type.Integer({ default: 0, minimum: 0, description: '0: cores - 1, at least 1' }),
   allow_downloads: Type.Boolean({ default: false }),
+  probe_load: Type.Boolean({
+    default: true,
+    description: 'load each new GGUF file once in a child process first: a file that makes llama.cpp abort cannot take the bridge down',
+  }),
 });
