@@ -72,4 +72,25 @@ program
     process.stdout.write(`${summarizeConfig(loaded.config, loaded.source)}\n`);
   });
 
+program
+  .command('describe <image>')
+  .description('describe an image file through the router (the camera snapshot path), without MQTT')
+  .option('-p, --prompt <text>', 'the question (default: camera_defaults.prompt)')
+  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
+  .action(async (image: string, o: { prompt?: string; json?: boolean }) => {
+    const { describeCommand } = await import('./router/cli-commands.js');
+    process.exit((await describeCommand(loadOrExit(program.opts<{ config?: string }>().config), image, o)).code);
+  });
+
+program
+  .command('ask <text...>')
+  .description('ask a question through the router (tiny or expert, with fallbacks)')
+  .option('-r, --role <role>', 'force a role (skips classification)')
+  .option('--stream', 'print tokens as they arrive')
+  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
+  .action(async (words: string[], o: { role?: string; stream?: boolean; json?: boolean }) => {
+    const { askCommand } = await import('./router/cli-commands.js');
+    process.exit((await askCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
+  });
+
 await program.parseAsync(process.argv);

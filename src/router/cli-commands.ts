@@ -1,0 +1,84 @@
+import { readFile, stat } from 'node:fs/promises';
+import { resolveDir, type LoadedConfig } from '../config/load.js';
+import { errorMessage } from '../core/errors.js';
+import { createLogger } from '../log/logger.js';
+import { createModelLayer } from './model-layer.js';
+import type { Routed } from './types.js';
+
+/** Largest image `sarai describe` reads (bytes). */
+const MAX_IMAGE_FILE_BYTES = 32 * 1024 * 1024;
+
+export interface DescribeCliOptions {
+  prompt?: string;
+  json?: boolean;
+}
+export interface AskCliOptions {
+  role?: string;
+  json?: boolean;
+  /** Print tokens as they arrive. */
+  stream?: boolean;
+}
+
+/** What a CLI run printed and its exit code (the caller writes and exits). */
+export interface CliOutcome {
+  code: number;
+}
+
+/**
+ * `sarai describe <image>`: one image through the router (the same path camera snapshots
+ * take), without MQTT or HTTP. Prints the description, then `route / model / latency / reason`
+ * on stderr; `--json` prints everything as one JSON object.
+ */
+export async function describeCommand(loaded: LoadedConfig, file: string, opts: DescribeCliOptions): Promise<CliOutcome> {
+  let bytes: Buffer;
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new Error('not a file');
+    if (s.size > MAX_IMAGE_FILE_BYTES) throw new Error(`${s.size} bytes; the limit is ${MAX_IMAGE_FILE_BYTES}`);
+    bytes = await readFile(file);
+  } catch (err) {
+    process.stderr.write(`sarai describe: cannot read ${file}: ${errorMessage(err)}\n`);
+    return { code: 2 };
+  }
+  const prompt = opts.prompt ?? loaded.config.camera_defaults.prompt;
+  return withRouter(loaded, opts.json, (router) => router.describe({ prompt, images: [bytes] }));
+}
+
+/** `sarai ask <text>`: a question through the router (tier classification, fallbacks). */
+export async function askCommand(loaded: LoadedConfig, text: string, opts: AskCliOptions): Promise<CliOutcome> {
+  let streamed = false;
+  const onToken = opts.stream && !opts.json ? (t: string) => {
+    streamed = true;
+    process.stdout.write(t);
+  } : undefined;
+  return withRouter(loaded, opts.json, (router) => router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) }), () => streamed);
+}
+
+async function withRouter(
+  loaded: LoadedConfig,
+  json: boolean | undefined,
+  run: (router: ReturnType<typeof createModelLayer>['router']) => Promise<Routed<{ text: string; json?: unknown }>>,
+  streamed: () => boolean = () => false,
+): Promise<CliOutcome> {
+  // Logs go to stderr (warnings only) so stdout holds just the answer.
+  const log = createLogger(loaded.config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);
+  const { backends, router } = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log);
+  await backends.start();
+  try {
+    const r = await run(router);
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ text: r.value.text, json: r.value.json, route: r.route, model: r.model, latency_ms: r.latencyMs, reason: r.reason })}\n`);
+    } else {
+      process.stdout.write(streamed() ? '\n' : `${r.value.text}\n`);
+      process.stderr.write(`route: ${r.route} (${r.model}), ${r.latencyMs} ms; ${r.reason}\n`);
+    }
+    return { code: 0 };
+  } catch (err) {
+    const name = err instanceof Error ? err.name : 'Error';
+    if (json) process.stdout.write(`${JSON.stringify({ error: errorMessage(err), type: name })}\n`);
+    process.stderr.write(`sarai: ${name}: ${errorMessage(err)}\n`);
+    return { code: 1 };
+  } finally {
+    await backends.stop();
+  }
+}

@@ -1,0 +1,101 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configFromObject } from '../../src/config/load.js';
+import { askCommand, describeCommand } from '../../src/router/cli-commands.js';
+import { tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
+import { OllamaServer } from '../fixtures/ollama-server.js';
+import { OpenAIServer } from '../fixtures/openai-server.js';
+
+const run = promisify(execFile);
+const CLI = path.resolve('src/cli.ts');
+const TSX = path.resolve('node_modules/.bin/tsx');
+
+let dir: string;
+let image: string;
+let omni: OpenAIServer;
+let ollama: OllamaServer;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'sarai-cli-'));
+  image = path.join(dir, 'door.jpg');
+  await writeFile(image, await sharp({ create: { width: 40, height: 30, channels: 3, background: { r: 90, g: 90, b: 200 } } }).jpeg().toBuffer());
+  tinyLlamaFile(path.join(dir, 'tiny.gguf'));
+  omni = await OpenAIServer.start({ reply: 'omni: a blue door' });
+  ollama = await OllamaServer.start({ reply: 'ollama: a blue door' });
+});
+afterAll(async () => {
+  await Promise.all([omni.close(), ollama.close()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function sarai(models: Record<string, unknown>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const config = path.join(dir, `sarai-${Math.random().toString(36).slice(2)}.yaml`);
+  await writeFile(config, JSON.stringify({ models_dir: dir, runtime: { threads: 1, onnx_threads: 1 }, log: { level: 'warn' }, models }));
+  try {
+    const { stdout, stderr } = await run(TSX, [CLI, '-c', config, ...args], { timeout: 110_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+/** The command functions in-process (the machine is shared: one real CLI spawn is enough). */
+async function inProcess(models: Record<string, unknown>, fn: (loaded: Parameters<typeof askCommand>[0]) => Promise<{ code: number }>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const loaded = { config: configFromObject({ models_dir: dir, runtime: { threads: 1, onnx_threads: 1 }, log: { level: 'warn' }, models }, 'test'), source: 'test', baseDir: dir };
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
+  try {
+    const { code } = await fn(loaded);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('sarai describe / sarai ask go through the router', () => {
+  it('the real CLI: describe <image> on an openai omni server prints the answer and the route', { timeout: 120_000 }, async () => {
+    const r = await sarai({ omni: { backend: 'openai', url: omni.url, model: 'Qwen2.5-Omni-7B' } }, ['describe', image, '--json', '-p', 'who is there?']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ text: 'omni: a blue door', route: 'omni', reason: 'image input -> omni' });
+    const sent = omni.chatBodies().at(-1) as { messages: { content: { type: string; text?: string }[] }[] };
+    expect(sent.messages[0]?.content.map((p) => p.type)).toEqual(['image_url', 'text']);
+  });
+
+  it('describe <image> on an ollama vision model', async () => {
+    const r = await inProcess({ vision: { backend: 'ollama', url: ollama.url, model: 'llava' } }, (l) => describeCommand(l, image, {}));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('ollama: a blue door\n');
+    expect(r.stderr).toMatch(/route: vision \(llava\), \d+ ms; image input; omni not configured -> vision/);
+  });
+
+  it('ask on the in-process llama tiny model (a tiny GGUF)', { timeout: 60_000 }, async () => {
+    const r = await inProcess({ tiny: { backend: 'llama', gguf_file: 'tiny.gguf', max_tokens: 4, context_length: 1024 } }, (l) => askCommand(l, 'turn on the lights', { json: true }));
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { route: string; reason: string; text: string };
+    expect(out.route).toBe('tiny');
+    expect(out.reason).toBe('text (no expert role) -> tiny');
+    expect(typeof out.text).toBe('string');
+  });
+
+  it('ask --role expert on ollama; a bad image or a missing model is a clear error and exit 1/2', async () => {
+    const models = { tiny: { backend: 'llama', gguf_file: 'missing.gguf' }, expert: { backend: 'ollama', url: ollama.url, model: 'solar' } };
+    const r = await inProcess(models, (l) => askCommand(l, 'explain heat pumps', { role: 'expert' }));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('ollama: a blue door\n');
+    const none = await inProcess(models, (l) => describeCommand(l, image, {}));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/NoCapableBackendError: describe: no configured, healthy backend can take image input: omni not configured; vision not configured/);
+    const missing = await inProcess(models, (l) => describeCommand(l, path.join(dir, 'nope.jpg'), {}));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.jpg/);
+  });
+});
