@@ -1,0 +1,142 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
+import { makeTinyAsr } from '../fixtures/onnx/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { MqttProbe } from '../helpers/mqtt-probe.js';
+import { requireProgram } from '../helpers/require-program.js';
+import { RawWyomingClient } from '../wyoming/raw-client.js';
+import { claimedDurationS, espeakWav, ffprobe } from './helpers.js';
+
+const ready = haveMosquitto() && requireProgram('espeak-ng') && requireProgram('ffprobe');
+
+/** A stand-in Supervisor: records POST /discovery like the real one answers it. */
+async function fakeSupervisor(): Promise<{ url: string; posts: { auth: string; body: unknown }[]; posted(n: number): Promise<void>; close(): Promise<void> }> {
+  const posts: { auth: string; body: unknown }[] = [];
+  let waiters: (() => void)[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/discovery') {
+        posts.push({ auth: req.headers.authorization ?? '', body: JSON.parse(body) as unknown });
+        for (const w of waiters) w();
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ result: 'ok', data: { uuid: `uuid-${posts.length}` } }));
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const posted = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${posts.length} discovery posts`)), 5_000);
+      const check = () => {
+        if (posts.length < n) return;
+        clearTimeout(timer);
+        waiters = waiters.filter((w) => w !== check);
+        resolve();
+      };
+      waiters.push(check);
+      check();
+    });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, posts, posted, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tiny GGUF answer, tiny ONNX ASR, espeak-ng TTS) and its Wyoming servers', () => {
+  let mosq: Mosquitto;
+  let t: TestApp;
+  let probe: MqttProbe;
+  let models: { dir: string; cleanup: () => void };
+  let supervisor: Awaited<ReturnType<typeof fakeSupervisor>>;
+  let asrText = '';
+  const env = { token: process.env['SUPERVISOR_TOKEN'], url: process.env['SUPERVISOR_URL'] };
+  const port = (module: string) => Number(t.logs.lines.find((l) => l['module'] === module && l['msg'] === 'Wyoming server listening')?.['port']);
+
+  beforeAll(async () => {
+    mosq = await startMosquitto();
+    models = tempModelDir('sarai-voice-app-');
+    tinyLlamaFile(path.join(models.dir, 'tiny.gguf'));
+    asrText = (await makeTinyAsr(path.join(models.dir, 'asr'))).text;
+    supervisor = await fakeSupervisor();
+    process.env['SUPERVISOR_TOKEN'] = 'test-supervisor-token';
+    process.env['SUPERVISOR_URL'] = supervisor.url;
+    t = await startTestApp({
+      mqtt: { url: mosq.url },
+      models_dir: models.dir,
+      models: {
+        stt: { backend: 'transformers', model: path.join(models.dir, 'asr') },
+        tiny: { backend: 'llama', gguf_file: 'tiny.gguf', max_tokens: 4, context_length: 1024 },
+        tts: { backend: 'espeak', voice: 'en-us' },
+      },
+      runtime: { threads: 1, onnx_threads: 1 },
+      satellites: { kitchen: { name: 'Kitchen' } },
+      wyoming: { enabled: true, host: '127.0.0.1', asr_port: 0, tts_port: 0, announce_host: 'sarai-addon' },
+    });
+    probe = await MqttProbe.connect(mosq.url, ['sarai/#']);
+  });
+  afterAll(async () => {
+    await probe?.close();
+    await t?.stop();
+    await supervisor?.close();
+    await mosq?.stop();
+    models?.cleanup();
+    for (const [k, v] of [['SUPERVISOR_TOKEN', env.token], ['SUPERVISOR_URL', env.url]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('a WAV on sarai/voice/kitchen/audio is answered through the router: transcript, tiny answer, spoken WAV', async () => {
+    await probe.publish('sarai/voice/kitchen/audio', espeakWav('turn on the lights'));
+    const transcript = await probe.waitForTopic('sarai/voice/kitchen/transcript', 30_000);
+    expect(transcript.payload.toString()).toBe(asrText);
+    const response = JSON.parse((await probe.waitForTopic('sarai/voice/kitchen/response', 30_000)).payload.toString()) as Record<string, unknown>;
+    expect(response).toMatchObject({ satellite: 'kitchen', transcript: asrText, route: 'tiny' });
+    expect(response['error']).toBeUndefined();
+    expect(String(response['text']).length).toBeGreaterThan(0);
+    const tts = await probe.waitForTopic('sarai/voice/kitchen/tts');
+    const p = ffprobe(tts.payload);
+    expect(p).toMatchObject({ codec: 'pcm_s16le', bitsPerSample: 16 });
+    expect(p.durationS).toBeCloseTo(claimedDurationS(tts.payload), 2);
+  });
+
+  it('announces both Wyoming servers to the Supervisor with its token', async () => {
+    await supervisor.posted(2); // fire-and-forget at start
+    expect(supervisor.posts).toHaveLength(2);
+    expect(supervisor.posts.map((p) => p.auth)).toEqual(['Bearer test-supervisor-token', 'Bearer test-supervisor-token']);
+    expect(supervisor.posts.map((p) => p.body)).toEqual(
+      expect.arrayContaining([
+        { service: 'wyoming', config: { uri: `tcp://sarai-addon:${port('wyoming-asr')}` } },
+        { service: 'wyoming', config: { uri: `tcp://sarai-addon:${port('wyoming-tts')}` } },
+      ]),
+    );
+  });
+
+  it('Home Assistant Assist over Wyoming: transcribe and synthesize through the router; bad headers reach sarai/error', async () => {
+    const speech = espeakWav('what is the weather');
+    const c = await RawWyomingClient.connect(port('wyoming-asr'));
+    c.send('transcribe', { language: 'en' });
+    c.send('audio-start', { rate: 22050, width: 2, channels: 1 });
+    c.send('audio-chunk', { rate: 22050, width: 2, channels: 1 }, speech.subarray(44, speech.length - (speech.length % 2)));
+    c.send('audio-stop');
+    expect((await c.waitFor('transcript', 30_000)).data['text']).toBe(asrText);
+    c.close();
+
+    const s = await RawWyomingClient.connect(port('wyoming-tts'));
+    s.send('synthesize', { text: 'It is sunny.' });
+    await s.waitFor('audio-stop', 30_000);
+    expect(s.events.filter((e) => e.type === 'audio-chunk').length).toBeGreaterThan(3);
+    s.close();
+
+    const bad = await RawWyomingClient.connect(port('wyoming-tts'));
+    bad.sendRaw('{"type":"audio-chunk","payload_length":2147483648}\n');
+    expect((await bad.waitFor('error')).data['code']).toBe('protocol');
+    const report = await probe.waitFor((m) => m.topic === 'sarai/error' && m.payload.toString().includes('2147483648'));
+    expect(JSON.parse(report.payload.toString())).toMatchObject({ source: 'wyoming', topic: 'wyoming/tts' });
+  });
+});
