@@ -4,7 +4,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransformersBackend } from '../../src/backends/transformers/index.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -16,7 +15,7 @@ import { backendFor, configWithRole, tempDir } from './transformers-helpers.js';
 let tmp: { dir: string; cleanup: () => Promise<void> };
 let server: http.Server;
 const requests: string[] = [];
-const savedHost = env.remoteHost;
+let hubUrl = '';
 
 beforeAll(async () => {
   tmp = await tempDir('transformers-download');
@@ -36,11 +35,10 @@ beforeAll(async () => {
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  env.remoteHost = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  hubUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
-  env.remoteHost = savedHost;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await tmp.cleanup();
 });
@@ -49,8 +47,10 @@ describe('transformers backend: downloads', () => {
   it('without allow_downloads never touches the network and says where to put the files', async () => {
     const models = path.join(tmp.dir, 'models-offline');
     const b = backendFor('tts', { model: 'tiny-org/tiny-tts' }, models);
+    process.env['HF_ENDPOINT'] = hubUrl; // even with a hub configured, no download without allow_downloads
     await expect(b.synthesize('hi')).rejects.toThrow(`Put tiny-org/tiny-tts in ${path.join(models, 'tiny-org', 'tiny-tts')}`);
     expect(requests).toEqual([]);
+    delete process.env['HF_ENDPOINT'];
     await b.dispose();
   });
 
@@ -59,7 +59,7 @@ describe('transformers backend: downloads', () => {
     const lines: string[] = [];
     const log = createLogger('info', new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
     const config = configWithRole('tts', { model: 'tiny-org/tiny-tts' }, { allow_downloads: true });
-    const online = new TransformersBackend({ role: 'tts', spec: config.models['tts'] ?? (undefined as never), modelsDir: models, runtime: config.runtime, log });
+    const online = new TransformersBackend({ role: 'tts', spec: config.models['tts'] ?? (undefined as never), modelsDir: models, runtime: config.runtime, log, hubUrl });
     const r = await online.synthesize('hi');
     expect(r.audio.samples.length).toBe(2 * 800);
     await online.dispose();

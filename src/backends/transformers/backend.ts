@@ -15,8 +15,9 @@ import type {
 import { audioForModel } from './audio-input.js';
 import { decodeImage } from './image-input.js';
 import { checkModelFolder, locateModel, type ModelLocation } from './model-folder.js';
-import { loadPipeline, modelSampleRate, runCaption, runEmbed, runSynthesize, runTranscribe, type LoadProgress, type TaskPipeline } from './pipelines.js';
-import { configureTransformersEnv, sessionOptions, type RuntimeConfig } from './runtime.js';
+import { RemotePipeline } from './pipeline-client.js';
+import type { LoadProgress } from './pipelines.js';
+import { sessionOptions, transformersEnv, type RuntimeConfig } from './runtime.js';
 import { capabilitiesFor, resolveTask, taskProblem, type TransformersTask } from './tasks.js';
 
 /** Longest text synthesized in one call (characters): a spoken answer, not a book. */
@@ -37,10 +38,12 @@ export interface TransformersBackendOptions {
   loadGate?: (backend: TransformersBackend, load: () => Promise<void>) => Promise<void>;
   /** Called at the start of every request (LRU bookkeeping). */
   onUse?: (backend: TransformersBackend) => void;
+  /** Hub base URL for downloads (a mirror); default: HF_ENDPOINT, else huggingface.co. */
+  hubUrl?: string;
 }
 
 interface Loaded {
-  pipe: TaskPipeline;
+  pipe: RemotePipeline;
   /** Estimated memory (bytes): the ONNX files' size; ONNX Runtime does not report its own. */
   bytes: number;
 }
@@ -130,7 +133,6 @@ export class TransformersBackend implements Backend {
     try {
       if (!this.task) throw new BackendError(taskProblem(role, spec.task) ?? `${role}: no task`);
       location = locateModel(role, spec, modelsDir);
-      configureTransformersEnv(runtime, modelsDir);
       let modelRef = location.dir;
       let dtype: string | undefined;
       let bytes = 0;
@@ -144,16 +146,27 @@ export class TransformersBackend implements Backend {
         modelRef = location.id;
         log.info({ module: 'transformers', role, model: location.id, into: modelsDir }, 'downloading model');
       }
-      let pipe: TaskPipeline;
+      let pipe: RemotePipeline;
       try {
-        pipe = await loadPipeline(this.task, modelRef, {
+        pipe = await RemotePipeline.load({
+          task: this.task,
+          modelRef,
           ...(dtype ? { dtype } : {}),
           sessionOptions: sessionOptions(runtime),
           localFilesOnly: !runtime.allow_downloads,
+          env: transformersEnv(runtime, modelsDir, this.opts.hubUrl),
           ...(modelRef === location.id ? { onProgress: downloadProgressLogger(log, role, location.id) } : {}),
         });
       } catch (err) {
         throw new BackendError(`${role}: transformers.js could not load ${location.dir} as ${this.task}: ${errorMessage(err)}`);
+      }
+      if (modelRef === location.id) {
+        // Downloaded: the files are in the folder now, so the size estimate can be made.
+        try {
+          bytes = checkModelFolder(role, this.task, location).onnxBytes;
+        } catch {
+          bytes = 0; // cached under another layout (an explicit dtype variant): no estimate
+        }
       }
       if (this.disposed) {
         await pipe.dispose();
@@ -187,7 +200,7 @@ export class TransformersBackend implements Backend {
         signal.throwIfAborted();
         const label = images.length > 1 ? `${this.role}: image ${i + 1} of ${images.length}` : `${this.role}: the image`;
         const image = await decodeImage(bytes, this.opts.spec.image_size, label);
-        const r = await runCaption(pipe, image, { maxNewTokens, signal, ...(req.onToken ? { onToken: req.onToken } : {}) });
+        const r = await pipe.caption(image, { maxNewTokens, signal, ...(req.onToken ? { onToken: req.onToken } : {}) });
         tokens += r.tokens;
         out.push(r.text);
       }
@@ -203,9 +216,9 @@ export class TransformersBackend implements Backend {
     this.requireTask('automatic-speech-recognition', 'transcribe audio');
     const started = Date.now();
     const text = await this.run(signal, async (pipe) => {
-      const rate = modelSampleRate(pipe) ?? 16_000;
+      const rate = pipe.info.sampleRate ?? 16_000;
       const samples = padToMinimum(audioForModel(audio, rate, this.role), rate);
-      return runTranscribe(pipe, samples, rate);
+      return pipe.transcribe(samples, rate);
     });
     return { text, model: this.model, latencyMs: Date.now() - started };
   }
@@ -217,7 +230,7 @@ export class TransformersBackend implements Backend {
     if (!clean) throw new InputError(`${this.role}: nothing to say (empty text)`);
     if (clean.length > MAX_TTS_CHARS) throw new InputError(`${this.role}: text of ${clean.length} characters; the limit is ${MAX_TTS_CHARS} per call`);
     const started = Date.now();
-    const out = await this.run(signal, (pipe) => runSynthesize(pipe, clean));
+    const out = await this.run(signal, (pipe) => pipe.synthesize(clean));
     if (out.samples.length === 0) {
       throw new InputError(`${this.role}: ${this.model} produced no audio for this text (no characters it can pronounce?)`);
     }
@@ -237,7 +250,7 @@ export class TransformersBackend implements Backend {
       const out: Float32Array[] = [];
       for (let i = 0; i < texts.length; i += EMBED_BATCH) {
         callSignal.throwIfAborted();
-        out.push(...(await runEmbed(pipe, texts.slice(i, i + EMBED_BATCH))));
+        out.push(...(await pipe.embed(texts.slice(i, i + EMBED_BATCH))));
       }
       return out;
     });
@@ -271,12 +284,18 @@ export class TransformersBackend implements Backend {
    * One model call: concurrency slot, lazy start, deadline. The caller's promise settles on
    * abort/timeout at once; the model work keeps its slot until it really ends.
    */
-  private async run<T>(callerSignal: AbortSignal | undefined, work: (pipe: TaskPipeline, signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async run<T>(callerSignal: AbortSignal | undefined, work: (pipe: RemotePipeline, signal: AbortSignal) => Promise<T>): Promise<T> {
     const { signal, done, mapError } = this.callSignal(callerSignal);
     let release: (() => void) | undefined;
     try {
       release = await this.limiter.acquire(signal);
       this.touch();
+      // The worker stopped (crash, or terminated): load again rather than fail forever.
+      if (this.loaded && !this.loaded.pipe.alive) {
+        this.opts.log.warn({ module: 'transformers', role: this.role }, 'pipeline worker gone; reloading the model');
+        this.loaded = undefined;
+        this.state = { state: 'idle' };
+      }
       await this.start(signal);
       const loaded = this.loaded;
       if (!loaded) throw new DisposedError(`${this.role}: model was unloaded`);

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { env } from '@huggingface/transformers';
 import type { Config } from '../../config/schema/index.js';
+import type { HostEnv } from './host-protocol.js';
 
 export type RuntimeConfig = Config['runtime'];
 
@@ -19,16 +19,19 @@ export function sessionOptions(runtime: RuntimeConfig): { intraOpNumThreads: num
 }
 
 /**
- * transformers.js keeps these settings in one process-wide `env`. Remote loading stays off
- * unless the user allows downloads; then the hub cache is the models folder itself, so a
- * downloaded `org/name` lands in `<models_dir>/org/name/` where the next start finds it.
- * Every pipeline also gets `local_files_only` per call, so a stray global cannot open the
- * network.
+ * transformers.js keeps these settings in one `env` (in the pipeline worker). Remote loading
+ * stays off unless the user allows downloads; then the hub cache is the models folder itself,
+ * so a downloaded `org/name` lands in `<models_dir>/org/name/` where the next start finds it.
+ * Every load also passes `local_files_only`, so a stray global cannot open the network.
+ * `hubUrl` (or HF_ENDPOINT) points downloads at a mirror.
  */
-export function configureTransformersEnv(runtime: RuntimeConfig, modelsDir: string): void {
-  env.allowLocalModels = true;
-  env.allowRemoteModels = runtime.allow_downloads;
-  env.localModelPath = modelsDir.endsWith('/') ? modelsDir : `${modelsDir}/`;
-  env.cacheDir = modelsDir;
-  env.useFSCache = runtime.allow_downloads;
+export function transformersEnv(runtime: RuntimeConfig, modelsDir: string, hubUrl?: string): HostEnv {
+  const remote = hubUrl ?? process.env['HF_ENDPOINT'];
+  return {
+    allowRemoteModels: runtime.allow_downloads,
+    localModelPath: modelsDir.endsWith('/') ? modelsDir : `${modelsDir}/`,
+    cacheDir: modelsDir,
+    useFSCache: runtime.allow_downloads,
+    ...(remote ? { remoteHost: remote.endsWith('/') ? remote : `${remote}/` } : {}),
+  };
 }
