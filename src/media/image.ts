@@ -38,16 +38,20 @@ export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise
   const format = sniffImage(bytes);
   if (!format) throw new InputError(`payload is not an image (${describeBytes(bytes)}): expected JPEG, PNG or WebP bytes`);
   try {
-    // failOn 'truncated': a cut-off JPEG is an error, not a grey bottom half.
-    const base = sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true }).rotate();
-    const [out, grey] = await Promise.all([
-      base
-        .clone()
-        .resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true, fastShrinkOnLoad: true })
-        .jpeg({ quality: opts.quality ?? 85, mozjpeg: false })
-        .toBuffer({ resolveWithObject: true }),
-      base.clone().resize(9, 8, { fit: 'fill', fastShrinkOnLoad: true }).greyscale().raw().toBuffer(),
+    // One decode (failOn 'truncated': a cut-off JPEG is an error, not a grey bottom half;
+    // JPEG shrink-on-load makes it cheap), then encode and hash from the small raw image.
+    const small = await sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true })
+      .rotate()
+      .resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside', withoutEnlargement: true })
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const raw = { raw: { width: small.info.width, height: small.info.height, channels: small.info.channels } };
+    const [jpeg, grey] = await Promise.all([
+      sharp(small.data, raw).jpeg({ quality: opts.quality ?? 85 }).toBuffer(),
+      sharp(small.data, raw).resize(9, 8, { fit: 'fill' }).greyscale().raw().toBuffer(),
     ]);
+    const out = { data: jpeg, info: small.info };
     return { jpeg: out.data, width: out.info.width, height: out.info.height, format, hash: dHashFromGrey9x8(grey) };
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);

@@ -52,16 +52,26 @@ export function solidJpeg(rgb: [number, number, number], size = { width: 64, hei
   return sharp({ create: { ...size, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } }).jpeg().toBuffer();
 }
 
-/** A JPEG with a pattern (so its dHash differs from other seeds) of roughly the wanted size. */
+/**
+ * A JPEG of random 16x9 colour blocks plus fine noise: each seed is its own scene (its own
+ * dHash, stable under re-encoding at another quality), and the noise makes the file as large
+ * as a real camera frame of that size (1280x720 at quality 80: ~220 KB).
+ */
 export async function patternJpeg(seed: number, width = 640, height = 480, quality = 90): Promise<Buffer> {
-  const raw = Buffer.alloc(width * height * 3);
-  let x = seed * 2654435761 >>> 0;
-  for (let i = 0; i < raw.length; i++) {
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const rnd = () => {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    const px = Math.floor(i / 3);
-    const col = px % width;
-    const band = Math.floor((col * 8) / width);
-    raw[i] = ((band * 37 * (seed + 1)) & 0xff) ^ (x & 0x3f);
+    return x;
+  };
+  const blocks = Array.from({ length: 16 * 9 * 3 }, () => rnd() & 0xff);
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * 9) / height) * 16;
+    for (let c = 0; c < width; c++) {
+      const b = (row + Math.floor((c * 16) / width)) * 3;
+      const o = (y * width + c) * 3;
+      for (let ch = 0; ch < 3; ch++) raw[o + ch] = Math.min(255, (blocks[b + ch] ?? 0) * 0.85 + (rnd() & 0x27));
+    }
   }
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality }).toBuffer();
 }
