@@ -9,6 +9,13 @@ const HEARTBEAT_MS = 15_000;
 /** Each open dashboard holds one stream; a cap keeps a runaway client from holding sockets. */
 const MAX_CLIENTS = 32;
 
+const streams = new WeakMap<AppContext, LiveStream>();
+
+/** Open dashboard streams of this bridge (for /api/system). */
+export function liveClientCount(ctx: AppContext): number {
+  return streams.get(ctx)?.clientCount ?? 0;
+}
+
 /** A camera result as the timeline API lists it (relative snapshot URL, works under ingress). */
 export function timelineItem(result: CameraResult, hasImage: boolean): Record<string, unknown> {
   return { ...result, snapshot_url: hasImage ? `api/events/${encodeURIComponent(result.id)}/snapshot.jpg` : null };
@@ -33,6 +40,7 @@ export class LiveStream implements Service {
   }
 
   register(): void {
+    streams.set(this.ctx, this);
     this.ctx.http.route('GET', '/api/stream', ({ req, res }) => {
       if (this.stopped) throw new HttpError(503, 'shutting down');
       if (this.clients.size >= MAX_CLIENTS) throw new HttpError(503, `too many live streams (max ${MAX_CLIENTS})`);

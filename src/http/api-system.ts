@@ -1,4 +1,5 @@
 import type { AppContext } from '../core/context.js';
+import { liveClientCount } from './api-live.js';
 import { sendJson } from './respond.js';
 
 type Obj = Record<string, unknown>;
@@ -100,6 +101,7 @@ export function systemSnapshot(ctx: AppContext): Obj {
     satellites: Object.keys(ctx.config.satellites),
     mqtt: { connected: ctx.mqtt.connected, base_topic: ctx.config.mqtt.base_topic },
     errors: ctx.errors.recent.slice(0, 20),
+    live_clients: liveClientCount(ctx),
   };
 }
 

@@ -16,14 +16,17 @@ export function h(tag, attrs = {}, ...children) {
 }
 
 /**
- * URLs from the API may be absolute paths (`/api/...`) or full URLs; under Home Assistant
- * ingress only relative ones reach us, so a leading slash is dropped.
+ * URLs from the API may be absolute paths (`/api/...`) or full URLs (TTS audio carries the
+ * bridge's LAN address for media players). Under Home Assistant ingress only relative URLs
+ * reach this server (and an http LAN URL inside an https HA page would be blocked), so the
+ * bridge's own media and API paths are made relative.
  */
 export function rel(url) {
   if (!url) return '';
   if (/^[a-z]+:\/\//i.test(url)) {
     const u = new URL(url);
-    return u.origin === globalThis.location.origin ? u.pathname.replace(/^\/+/, '') + u.search : url;
+    if (u.origin === globalThis.location.origin || /^\/(api|media)\//.test(u.pathname)) return u.pathname.replace(/^\/+/, '') + u.search;
+    return url;
   }
   return url.replace(/^\/+/, '');
 }
