@@ -125,10 +125,13 @@ describe('router: failures and fallbacks', () => {
   it('an expert that hangs: tiny answers within the expert timeout', async () => {
     const h = harness(full({ expert: { backend: 'ollama', url: expert.url, model: 'solar', timeout_s: 0.4, fallbacks: ['tiny'] } }));
     try {
+      await h.router.answer('turn on the kitchen light'); // loads the embedder and exemplars: not what is timed
       expert.next({ kind: 'hang' });
       const t0 = Date.now();
       const r = await h.router.answer('explain why quantum physics theory');
-      expect(Date.now() - t0).toBeLessThan(1500);
+      const ms = Date.now() - t0;
+      expect(ms).toBeGreaterThanOrEqual(390);
+      expect(ms).toBeLessThan(2500); // 0.4 s for the expert, then tiny's answer (a loaded, shared machine)
       expect(r.route).toBe('tiny');
       expect(r.reason).toMatch(/^classifier: expert .*; expert failed \(expert: no answer within 0\.4 s \(timeout_s\)\) -> tiny$/);
     } finally {
@@ -197,7 +200,7 @@ describe('router: failures and fallbacks', () => {
       const first = h.router.answer('explain why quantum physics theory');
       const second = await h.router.answer('explain why quantum physics theory');
       expect(second.route).toBe('tiny');
-      expect(second.reason).toMatch(/expert failed \(expert \(SOLAR\): busy/);
+      expect(second.reason).toMatch(/expert failed \(expert \(solar\): busy \(1 running, 0 queued; queue_limit 0\)\) -> tiny$/);
       expect((await first).route).toBe('expert');
     } finally {
       await h.stop();
