@@ -99,10 +99,14 @@ export function clipPrompt(cam: Pick<CameraSettings, 'prompt' | 'name'>, clip: C
 
 /** Where a clip came from, for the result and sarai/error. */
 export interface ClipOrigin {
-  source: CameraResult['source'];
   /** Topic or other origin shown in sarai/error. */
   origin: string;
+  /** Motion triggers: a newer trigger replaces one still waiting, and the camera's cooldown applies. */
+  motion?: boolean;
 }
+
+/** Results from these sources mean "something moved" (HA motion_entity, Frigate events). */
+const MOTION_SOURCES = new Set<CameraResult['source']>(['homeassistant', 'frigate']);
 
 /**
  * `<base>/camera/<camera>/clip`: a few seconds from the camera's configured RTSP URL (JSON
@@ -143,6 +147,20 @@ export class ClipSource implements Service {
     this.off.push(mqtt.subscribe(mqtt.topic('camera/+/clip'), this.name, handle, 0));
     // one level deeper too, so an id containing `/` is reported instead of silently unmatched
     this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/clip'), this.name, handle, 0));
+    // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
+    this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
+  }
+
+  private onMotion(result: CameraResult): void {
+    if (!MOTION_SOURCES.has(result.source)) return;
+    const cam = this.ctx.config.cameras[result.camera];
+    if (!cam?.clip_on_motion || !cam.rtsp_url) return;
+    const origin = `motion:${result.source}:${result.camera}`;
+    try {
+      this.submit(result.camera, { kind: 'capture' }, Buffer.alloc(0), { origin, motion: true });
+    } catch (err) {
+      this.ctx.errors.report(this.name, origin, err);
+    }
   }
 
   async stop(): Promise<void> {
@@ -161,7 +179,7 @@ export class ClipSource implements Service {
     const prefix = this.ctx.mqtt.topic('camera/');
     const camera = m.topic.slice(prefix.length, -'/clip'.length);
     try {
-      this.submit(camera, parseClipPayload(m.payload), m.payload, { source: 'clip', origin: m.topic });
+      this.submit(camera, parseClipPayload(m.payload), m.payload, { origin: m.topic });
     } catch (err) {
       this.ctx.errors.report(this.name, m.topic, err);
     }
@@ -188,11 +206,12 @@ export class ClipSource implements Service {
         kind: 'clip',
         source: `clip:${camera}`,
         bytes: bytes.length,
+        ...(from.motion ? { coalesce: true, cooldownMs: cameraSettings(this.ctx.config, camera).cooldownMs } : {}),
         run: async (jobSignal): Promise<JobOutcome> => {
           const signal = AbortSignal.any([jobSignal, this.lifetime.signal]);
           try {
             const clip = req.kind === 'capture' ? await capture.capture(rtspUrl, seconds, signal) : await capture.extract(bytes, signal);
-            await this.analyse(camera, clip, from, req.kind === 'capture' ? req.id : undefined, signal);
+            await this.analyse(camera, clip, req.kind === 'capture' ? req.id : undefined, signal);
             return 'completed';
           } catch (err) {
             this.ctx.errors.report(this.name, from.origin, err);
@@ -208,7 +227,7 @@ export class ClipSource implements Service {
   }
 
   /** Clip -> router.describe (frames + sound) -> camera result, published with the middle frame. */
-  async analyse(camera: string, clip: Clip, from: ClipOrigin, id?: string, signal?: AbortSignal): Promise<CameraResult> {
+  async analyse(camera: string, clip: Clip, id?: string, signal?: AbortSignal): Promise<CameraResult> {
     const cam = cameraSettings(this.ctx.config, camera);
     const started = performance.now();
     const routed = await routerOf(this.ctx).describe({
@@ -238,7 +257,8 @@ export class ClipSource implements Service {
       model: routed.model,
       latency_ms: Math.round(clip.elapsedMs + (performance.now() - started)),
       ts: now.toISOString(),
-      source: from.source,
+      // always 'clip' (also for motion triggers): a clip result must never look like motion again
+      source: 'clip',
     };
     const key = clip.frames[Math.floor(clip.frames.length / 2)]?.jpeg;
     await publishCameraResult(this.ctx, result, key);

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ErrorReport } from '../../src/core/results.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CameraResult, ErrorReport } from '../../src/core/results.js';
 import { tempDir } from '../camera/helpers.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
 import { childPids, makeClip, requireRtspServer, startBadServer, startTestCamera, type BadServer, type TestCamera } from '../fixtures/rtsp/camera.js';
@@ -67,6 +67,24 @@ async function frameSizes(parts: Part[]): Promise<string[]> {
   );
 }
 
+/**
+ * app.start() resolves before the broker has acknowledged the bridge's SUBSCRIBE, so a message
+ * published at once can be lost. Publish a refused payload until its error comes back: from
+ * then on the clip topic is live.
+ */
+async function untilSubscribed(probe: MqttProbe, base: string): Promise<void> {
+  const topic = `${base}/camera/ready_check/clip`;
+  for (let i = 0; i < 50; i++) {
+    await probe.publish(topic, 'ready?');
+    const seen = await probe
+      .waitFor((m) => m.topic === `${base}/error` && m.payload.toString().includes(topic), 200, 'ready')
+      .then(() => true)
+      .catch(() => false);
+    if (seen) return;
+  }
+  throw new Error(`${topic} never answered`);
+}
+
 describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquitto, router, OpenAI-compatible omni)', () => {
   let tmp: { dir: string; cleanup: () => Promise<void> };
   let camera: TestCamera;
@@ -97,6 +115,7 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
       },
       clip: CLIP,
     });
+    await untilSubscribed(probe, 'sarai');
   }, 60_000);
 
   afterAll(async () => {
@@ -250,6 +269,7 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
       clip: CLIP,
     });
     try {
+      await untilSubscribed(visionProbe, 'saraiv');
       await visionProbe.publish('saraiv/camera/front_door/clip', '{"seconds": 1}');
       const m = await visionProbe.waitForTopic('saraiv/camera/front_door/result', 20_000);
       const result = JSON.parse(m.payload.toString()) as Record<string, unknown>;
@@ -263,6 +283,49 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
       await visionProbe.close();
       await vision.close();
     }
+  });
+
+  it('clip_on_motion: a motion-triggered result (Frigate, HA) takes a clip; clip results never trigger one', async () => {
+    const motionProbe = await MqttProbe.connect(broker.url, ['saraim/#']);
+    const motion = await startTestApp({
+      mqtt: { url: broker.url, base_topic: 'saraim' },
+      models: { omni: { backend: 'openai', url: omni.url, model: 'Qwen2.5-Omni-7B', name: 'Qwen2.5-Omni-7B' } },
+      cameras: { porch: { rtsp_url: camera.url('av'), clip_on_motion: true, clip_seconds: 1, cooldown_s: 0 }, yard: { rtsp_url: camera.url('av') } },
+      clip: CLIP,
+    });
+    try {
+      const base: Omit<CameraResult, 'id' | 'camera' | 'source'> = { summary: 'motion', description: 'motion', objects: [], alert: false, severity: 'none', event_type: 'other', route: 'vision', route_reason: '', model: 'm', latency_ms: 1, ts: new Date().toISOString() };
+      await motion.app.ctx.bus.emit('camera.result', { result: { ...base, id: 'r1', camera: 'porch', source: 'frigate' } });
+      await motion.app.ctx.bus.emit('camera.result', { result: { ...base, id: 'r2', camera: 'yard', source: 'frigate' } }); // clip_on_motion off
+      await motion.app.ctx.bus.emit('camera.result', { result: { ...base, id: 'r3', camera: 'porch', source: 'mqtt' } }); // not motion
+      const m = await motionProbe.waitFor((x) => x.topic === 'saraim/camera/porch/result' && x.payload.toString().includes('"route":"clip:omni"'), 20_000, 'porch clip result');
+      expect(JSON.parse(m.payload.toString())).toMatchObject({ source: 'clip', camera: 'porch', summary: ANSWER.summary });
+      // let the published clip result travel the bus: it must not start another capture
+      await vi.waitFor(() => expect(childPids('ffmpeg')).toEqual([]));
+      expect(motionProbe.messages.filter((x) => x.topic.endsWith('/result') && x.payload.toString().includes('clip:'))).toHaveLength(1);
+      expect(motionProbe.messages.some((x) => x.topic === 'saraim/camera/yard/result' && x.payload.toString().includes('clip:'))).toBe(false);
+    } finally {
+      await motion.stop();
+      await motionProbe.close();
+    }
+  });
+
+  it('stopping the bridge mid-capture kills ffmpeg at once', async () => {
+    const stopping = await startTestApp({
+      mqtt: { url: broker.url, base_topic: 'saraistop' },
+      models: { omni: { backend: 'openai', url: omni.url } },
+      cameras: { porch: { rtsp_url: camera.url('av') } },
+      clip: CLIP,
+    });
+    const p = await MqttProbe.connect(broker.url, ['saraistop/#']);
+    await untilSubscribed(p, 'saraistop');
+    await p.publish('saraistop/camera/porch/clip', '{"seconds": 10}');
+    await vi.waitFor(() => expect(childPids('ffmpeg')).toHaveLength(1), { timeout: 5_000 });
+    const t0 = performance.now();
+    await stopping.stop();
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    expect(childPids('ffmpeg')).toEqual([]);
+    await p.close();
   });
 
   it('never logs camera credentials', () => {
