@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { preflightGguf, type GgufSummary } from './gguf-preflight.js';
 import { estimateModelMb } from './memory-estimate.js';
 import { resolveModelPath } from './paths.js';
+import { pullMissingModels } from './pull.js';
 import './budget-check.js'; // registers the pinned-models budget rule with check-config
 
 const MB = 1_048_576;
@@ -68,6 +69,8 @@ export class ModelManager implements Service {
   private idleTimer?: NodeJS.Timeout;
   private evictionCount = 0;
   private metricsRegistered = false;
+  private readonly stopping = new AbortController();
+  private pulling?: Promise<string[]>;
 
   constructor(private readonly opts: ModelManagerOptions) {}
 
@@ -82,9 +85,6 @@ export class ModelManager implements Service {
         log.error({ module: 'models', role }, `models.${role}.gguf_file is empty: the llama backend needs a GGUF file`);
         continue;
       }
-      if (!existsSync(modelPath)) {
-        log.error({ module: 'models', role, file: modelPath }, `model file for role ${role} is missing: place it at ${modelPath} or run \`sarai models pull ${role}\``);
-      }
       this.backends.set(
         role,
         new LlamaBackend({
@@ -97,6 +97,8 @@ export class ModelManager implements Service {
         }),
       );
     }
+    // missing files: pulled in the background when allow_downloads, else reported with where to put them
+    this.pulling = pullMissingModels(config, baseDir, log, this.stopping.signal).catch(() => []);
     const idle = [...this.backends.values()].map((b) => b.spec.idle_unload_s).filter((s) => s > 0);
     if (idle.length > 0) {
       const tickMs = Math.min(30_000, Math.max(100, (Math.min(...idle) * 1000) / 4));
@@ -115,6 +117,8 @@ export class ModelManager implements Service {
 
   /** Unloads and disposes every model, then the shared llama.cpp runtime. */
   async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.pulling;
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = undefined;
     for (const b of this.backends.values()) {
