@@ -93,4 +93,23 @@ program
     process.exit((await askCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
   });
 
+program
+  .command('transcribe <wav>')
+  .description('speech to text: a WAV file (PCM 8-32 bit or float, any rate) through the stt path')
+  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
+  .action(async (wav: string, o: { json?: boolean }) => {
+    const { transcribeCommand } = await import('./voice/cli-commands.js');
+    process.exit((await transcribeCommand(loadOrExit(program.opts<{ config?: string }>().config), wav, o)).code);
+  });
+
+program
+  .command('speak <text...>')
+  .description('text to speech through the tts path (espeak-ng fallback) into a 16-bit WAV')
+  .requiredOption('-o, --out <wav>', 'the WAV file to write')
+  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
+  .action(async (words: string[], o: { out: string; json?: boolean }) => {
+    const { speakCommand } = await import('./voice/cli-commands.js');
+    process.exit((await speakCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
+  });
+
 await program.parseAsync(process.argv);
