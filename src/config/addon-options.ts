@@ -34,6 +34,18 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   allow_downloads: ['runtime', 'allow_downloads'],
   memory_budget_mb: ['memory', 'budget_mb'],
   http_token: ['http', 'token'],
+  quiet_hours: ['camera_defaults', 'quiet_hours'],
+  threads: ['runtime', 'threads'],
+  omni_enabled: ['models', 'omni', 'enabled'],
+  omni_url: ['models', 'omni', 'url'],
+  expert_enabled: ['models', 'expert', 'enabled'],
+  expert_url: ['models', 'expert', 'url'],
+  expert_model: ['models', 'expert', 'model'],
+  models_dir: ['models_dir'],
+  timeline_retention_days: ['timeline', 'retention_days'],
+  timeline_max_mb: ['timeline', 'max_mb'],
+  wyoming_enabled: ['wyoming', 'enabled'],
+  tts_public_url: ['http', 'public_url'],
 };
 
 function unflatten(options: Obj): Obj {
