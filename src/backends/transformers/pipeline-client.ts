@@ -135,7 +135,9 @@ function startWorker(): Worker {
   if (!fromTs) return new Worker(entry);
   // The ESM build of tsx's register API sits beside the CommonJS one require.resolve finds.
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(entry.href)}); });`;
+  // transformers.js is loaded before tsx hooks in, so its 8 MB bundle is not run through them.
+  const lib = pathToFileURL(createRequire(import.meta.url).resolve('@huggingface/transformers').replace(/\.cjs$/, '.mjs')).href;
+  const boot = `import(${JSON.stringify(lib)}).then(() => import(${JSON.stringify(tsxApi)})).then((m) => { (m.register ?? m.default.register)(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(boot, { eval: true });
 }
 
