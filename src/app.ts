@@ -83,7 +83,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     config.mqtt.discovery,
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
-  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics.registry);
+  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
   const ctx: AppContext = {
     config,
     version: VERSION,
@@ -98,6 +98,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     bus: new Bus<BridgeEvents>(log),
     backends: models.backends,
     router: models.router,
+    ...(models.manager ? { models: models.manager } : {}),
   };
   registerHealthRoutes(http, mqtt, metrics, VERSION);
 

@@ -4,6 +4,7 @@ import type { DeviceDiscovery } from '../publishers/discovery/device-discovery.j
 import type { BridgeDevice } from '../publishers/bridge-device.js';
 import type { HttpServer } from '../http/server.js';
 import type { Logger } from '../log/logger.js';
+import type { ModelManager } from '../models/manager.js';
 import type { MqttBridge } from '../mqtt/client.js';
 import type { ModelRouter } from '../router/types.js';
 import type { Bus } from './bus.js';
@@ -35,4 +36,6 @@ export interface AppContext {
   backends: BackendRegistry;
   /** The one way sources reach models. */
   router: ModelRouter;
+  /** The in-process llama models (memory budget, LRU); the registry uses its backends. */
+  models?: ModelManager;
 }

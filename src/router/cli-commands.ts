@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolveDir, type LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../log/logger.js';
-import { createModelLayer } from './model-layer.js';
+import { createModelLayer, startModelLayer, stopModelLayer } from './model-layer.js';
 import type { Routed } from './types.js';
 
 /** Largest image `sarai describe` reads (bytes). */
@@ -62,10 +62,10 @@ async function withRouter(
 ): Promise<CliOutcome> {
   // Logs go to stderr (warnings only) so stdout holds just the answer.
   const log = createLogger(loaded.config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);
-  const { backends, router } = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log);
-  await backends.start();
+  const layer = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log, undefined, { baseDir: loaded.baseDir });
   try {
-    const r = await run(router);
+    await startModelLayer(layer);
+    const r = await run(layer.router);
     if (json) {
       process.stdout.write(`${JSON.stringify({ text: r.value.text, json: r.value.json, route: r.route, model: r.model, latency_ms: r.latencyMs, reason: r.reason })}\n`);
     } else {
@@ -79,6 +79,6 @@ async function withRouter(
     process.stderr.write(`sarai: ${name}: ${errorMessage(err)}\n`);
     return { code: 1 };
   } finally {
-    await backends.stop();
+    await stopModelLayer(layer);
   }
 }

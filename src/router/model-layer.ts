@@ -1,30 +1,78 @@
 import '../backends/kinds.js'; // registers llama, transformers, openai, ollama
-import { BackendRegistry, type BackendRegistryOptions } from '../backends/registry.js';
+import { Registry } from 'prom-client';
+import { BackendRegistry } from '../backends/registry.js';
 import type { Config } from '../config/schema/index.js';
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
+import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../log/logger.js';
+import { ModelManager } from '../models/manager.js';
 import { Router } from './router.js';
 
 export interface ModelLayer {
   backends: BackendRegistry;
   router: Router;
+  /** Owns the llama roles (memory budget, LRU, idle unload); the registry uses its backends. */
+  manager?: ModelManager;
+}
+
+export interface ModelLayerOptions {
+  /** prom-client registry for sarai_backend_* (omit for the CLI). */
+  metrics?: Metrics;
+  /** The config file's folder: given, a ModelManager owns the llama roles. */
+  baseDir?: string;
 }
 
 /**
  * The registry of configured backends and the router over it. The bridge builds one in
  * createApp; the CLI (`sarai describe`, `sarai ask`) builds one without MQTT or HTTP.
- * `metrics`: the prom-client registry for sarai_backend_* (omit for the CLI).
+ * With `baseDir`, the llama roles come from a ModelManager (one instance per model, under
+ * memory.budget_mb); start it before the registry (startModelLayer does).
  */
-export function createModelLayer(
-  config: Config,
-  modelsDir: string,
-  log: Logger,
-  metrics?: import('prom-client').Registry,
-  external?: BackendRegistryOptions['external'],
-): ModelLayer {
-  const backends = new BackendRegistry({ config, modelsDir, log, ...(metrics ? { metrics } : {}), ...(external ? { external } : {}) });
-  return { backends, router: new Router(backends, log) };
+export function createModelLayer(config: Config, modelsDir: string, log: Logger, metrics?: Metrics | Registry, opts: ModelLayerOptions = {}): ModelLayer {
+  const m = opts.metrics ?? (metrics instanceof Registry ? undefined : metrics);
+  const promRegistry = metrics instanceof Registry ? metrics : metrics?.registry;
+  const ref: { backends?: BackendRegistry } = {};
+  const manager = opts.baseDir
+    ? new ModelManager({
+        config,
+        baseDir: opts.baseDir,
+        log,
+        ...(m ? { metrics: m } : {}),
+        externalUsageMb: () => (ref.backends ? inProcessMb(ref.backends) : 0),
+      })
+    : undefined;
+  const backends = new BackendRegistry({
+    config,
+    modelsDir,
+    log,
+    ...(promRegistry ? { metrics: promRegistry } : {}),
+    ...(manager ? { external: (role: string) => manager.backend(role) } : {}),
+  });
+  ref.backends = backends;
+  return { backends, router: new Router(backends, log), ...(manager ? { manager } : {}) };
+}
+
+/** Starts the manager (creates the llama backends), then builds the registry over them. */
+export async function startModelLayer(layer: ModelLayer): Promise<void> {
+  await layer.manager?.start();
+  await layer.backends.start();
+}
+
+/** Stops in reverse: the registry (disposes what it owns), then the manager (llama models, runtime). */
+export async function stopModelLayer(layer: ModelLayer): Promise<void> {
+  await layer.backends.stop();
+  await layer.manager?.stop();
+}
+
+/** MB held by transformers.js sessions (reported to the manager's budget). */
+function inProcessMb(backends: BackendRegistry): number {
+  let bytes = 0;
+  for (const role of backends.roles()) {
+    const b = backends.get(role)?.backend as { measuredBytes?: () => number } | undefined;
+    if (backends.get(role)?.kind === 'transformers' && typeof b?.measuredBytes === 'function') bytes += b.measuredBytes();
+  }
+  return bytes / 1_048_576;
 }
 
 /**
@@ -34,10 +82,11 @@ export function createModelLayer(
  */
 export function backendsFeature(ctx: AppContext): Service {
   const registry = ctx.backends;
+  const layer: ModelLayer = { backends: registry, router: ctx.router as Router, ...(ctx.models ? { manager: ctx.models } : {}) };
   return {
     name: 'backends',
     async start() {
-      await registry.start();
+      await startModelLayer(layer);
       ctx.bridge.addStateProvider(() => registry.bridgeState());
       await ctx.bridge.addComponent('backend_problem', {
         p: 'binary_sensor',
@@ -51,6 +100,6 @@ export function backendsFeature(ctx: AppContext): Service {
       });
       await ctx.bridge.publishState(false);
     },
-    stop: () => registry.stop(),
+    stop: () => stopModelLayer(layer),
   };
 }

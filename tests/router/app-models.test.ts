@@ -39,6 +39,10 @@ describe('bridge with the default model line-up and no weights', () => {
     const state = t.app.ctx.backends.bridgeState() as { backend_problem: boolean; backend_problems: string[] };
     expect(state.backend_problem).toBe(true);
     expect(state.backend_problems.map((p) => p.split(':')[0])).toEqual(['tiny', 'embedding', 'vision', 'stt', 'tts']);
+    // one instance per GGUF: the registry uses the model manager's llama backends
+    const tiny = t.app.ctx.backends.get('tiny');
+    expect(tiny?.external).toBe(true);
+    expect(tiny?.backend).toBe(t.app.ctx.models?.backend('tiny'));
   });
 
   it('puts the problem binary_sensor on the bridge device and backend health on /metrics', async () => {
