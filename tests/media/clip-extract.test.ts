@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -28,12 +28,14 @@ describe.skipIf(!hasFfmpeg)('clip extraction from MP4/MKV bytes with the real ff
   let runner: FfmpegRunner;
   let capture: ClipCapture;
   const file = (name: string) => path.join(dir, name);
-  const clipDirs = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith('sarai-clip-'));
+  // a private temp root, so other test files' temp dirs cannot be mistaken for ours
+  const clipDirs = () => readdirSync(path.join(dir, 'tmp'));
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'sarai-extract-'));
+    mkdirSync(path.join(dir, 'tmp'));
     runner = new FfmpegRunner((await locateFfmpeg()).path, log);
-    capture = new ClipCapture(runner, OPTS, log);
+    capture = new ClipCapture(runner, { ...OPTS, tempDir: path.join(dir, 'tmp') }, log);
     makeClip(file('av.mp4'), { seconds: 4 });
     makeClip(file('fast.mp4'), { seconds: 4, faststart: true });
     makeClip(file('av.mkv'), { seconds: 4 });
@@ -105,7 +107,7 @@ describe.skipIf(!hasFfmpeg)('clip extraction from MP4/MKV bytes with the real ff
     const err = await capture.extract(bytes()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(String(err)).toMatch(/could not be decoded|no video stream|no decodable frames|neither/);
-    expect(String(err)).not.toContain(os.tmpdir() + '/sarai-clip-');
+    expect(String(err)).not.toContain(path.join(dir, 'tmp'));
     expect(clipDirs()).toEqual([]);
     expect((await capture.extract(readFileSync(file('mute.mp4')))).frames).toHaveLength(4);
   });

@@ -96,7 +96,7 @@ describe.skipIf(!ready)('clip capture from a real RTSP camera (GStreamer RTSP se
   it('a closed port is refused quickly, and the next clip works', async () => {
     const t0 = performance.now();
     await expect(capture.capture('rtsp://viewer:pw@127.0.0.1:1/av', 3)).rejects.toThrow(/Connection refused/);
-    expect(performance.now() - t0).toBeLessThan(2_000);
+    expect(performance.now() - t0).toBeLessThan(5_000);
     expect((await capture.capture(camera.url('av'), 1)).frames.length).toBe(2);
   });
 
@@ -108,7 +108,8 @@ describe.skipIf(!ready)('clip capture from a real RTSP camera (GStreamer RTSP se
       expect(err).toBeInstanceOf(CaptureError);
       expect(String(err)).toMatch(/no valid RTSP answer/);
       expect(String(err)).not.toContain('viewer:pw');
-      expect(performance.now() - t0).toBeLessThan(OPTS.socketTimeoutMs + 2_000);
+      // bounded by the socket timeout, not the clip's total budget (slack for a loaded 2-core box)
+      expect(performance.now() - t0).toBeLessThan(OPTS.socketTimeoutMs + 5_000);
     } finally {
       await server.close();
     }

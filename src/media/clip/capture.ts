@@ -30,6 +30,8 @@ export interface ClipOptions {
   /** Captures/extractions at once, and how many more may wait. */
   maxConcurrent: number;
   maxWaiting: number;
+  /** Where a private copy of an MP4 that needs seeking is written (and removed); default os.tmpdir(). */
+  tempDir?: string;
 }
 
 export const DEFAULT_CLIP_OPTIONS: ClipOptions = {
@@ -130,7 +132,7 @@ export class ClipCapture {
     return this.limiter.run(async () => {
       // an MP4 with its index at the end cannot be read from a pipe: give ffmpeg a private file
       const needsFile = container === 'mp4' && !mp4IndexFirst(bytes);
-      const dir = needsFile ? await mkdtemp(join(tmpdir(), 'sarai-clip-')) : undefined;
+      const dir = needsFile ? await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'sarai-clip-')) : undefined;
       const path = dir ? join(dir, 'clip.mp4') : '';
       try {
         let input: FfmpegInput = { kind: 'pipe', format: container };
