@@ -1,27 +1,15 @@
 /**
- * Test plumbing for the camera path: a ModelRouter over one real backend (the tiny ONNX
- * captioner through transformers.js), so tests exercise a real model before the full router
- * is wired; and solid-colour JPEGs made with sharp.
+ * Test plumbing for the camera path: a timed stand-in router for tests about scheduling,
+ * sources and bad input (the model path itself is tested through the real router and the
+ * tiny ONNX captioner in snapshot-e2e.test.ts), and JPEGs made with sharp.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { Backend, GenerateResult } from '../../src/backends/types.js';
+import type { GenerateResult } from '../../src/backends/types.js';
 import type { AppContext } from '../../src/core/context.js';
 import type { ModelRouter, Routed } from '../../src/router/types.js';
-
-export function routerOverBackend(backend: Backend, route = 'vision'): ModelRouter {
-  const describe = async (req: Parameters<ModelRouter['describe']>[0]): Promise<Routed<GenerateResult>> => {
-    const t0 = performance.now();
-    if (!backend.generate) throw new Error('backend cannot generate');
-    await backend.start(req.signal);
-    const value = await backend.generate({ messages: [{ role: 'user', content: req.prompt }], images: req.images, jsonSchema: req.jsonSchema, signal: req.signal });
-    return { value, route, reason: `image input -> ${route}`, model: backend.model, latencyMs: performance.now() - t0 };
-  };
-  const no = () => Promise.reject(new Error('not used by camera tests'));
-  return { describe, answer: no, transcribe: no, synthesize: no, embed: no };
-}
 
 /** A router whose model takes `ms` and answers `answer` (JSON text), for timing tests and the bench. */
 export function timedRouter(ms: number, answer: (n: number) => Record<string, unknown>): ModelRouter & { calls: number } {

@@ -1,22 +1,18 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TransformersBackend } from '../../src/backends/transformers/index.js';
-import { configFromObject } from '../../src/config/load.js';
-import { createLogger } from '../../src/log/logger.js';
 import { makeTinyCaptioner, type TinyCaptioner } from '../fixtures/onnx/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe } from '../helpers/mqtt-probe.js';
-import { attachRouter, readRetained, routerOverBackend, solidJpeg, tempDir } from './helpers.js';
+import { readRetained, solidJpeg, tempDir } from './helpers.js';
 
 const run = haveMosquitto();
 
-describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, tiny captioner)', () => {
+describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, the bridge router, tiny ONNX captioner on transformers.js)', () => {
   let broker: Mosquitto;
   let app: TestApp;
   let probe: MqttProbe;
   let captioner: TinyCaptioner;
-  let backend: TransformersBackend;
   let tmp: { dir: string; cleanup: () => Promise<void> };
 
   beforeAll(async () => {
@@ -24,7 +20,7 @@ describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, tiny cap
     captioner = await makeTinyCaptioner(path.join(tmp.dir, 'captioner'));
     broker = await startMosquitto();
     probe = await MqttProbe.connect(broker.url, ['#']);
-    const models = { vision: { backend: 'transformers', model: captioner.dir, image_size: 64 } };
+    const models = { vision: { name: 'captioner', backend: 'transformers', model: captioner.dir, image_size: 64 } };
     app = await startTestApp({
       mqtt: { url: broker.url },
       models,
@@ -32,17 +28,11 @@ describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, tiny cap
       cameras: { front_door: { name: 'Front door', cooldown_s: 0 } },
       camera_defaults: { cooldown_s: 0, alert_off_s: 1 },
     });
-    const cfg = configFromObject({ models, runtime: { onnx_threads: 1 } }, 'test');
-    const spec = cfg.models['vision'];
-    if (!spec) throw new Error('no vision spec');
-    backend = new TransformersBackend({ role: 'vision', spec, modelsDir: tmp.dir, runtime: cfg.runtime, log: createLogger('silent') });
-    attachRouter(app.app.ctx, routerOverBackend(backend));
   }, 60_000);
 
   afterAll(async () => {
     await probe?.close();
     await app?.stop();
-    await backend?.dispose();
     await broker?.stop();
     await tmp?.cleanup();
   });
@@ -68,7 +58,7 @@ describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, tiny cap
       camera: 'front_door',
       summary: captioner.captionFor([20, 30, 220]),
       route: 'vision',
-      model: backend.model,
+      model: 'captioner',
       source: 'mqtt',
       event_type: 'other',
       alert: false,
