@@ -103,6 +103,22 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     expect(ids[0]).toBe(f2['id']);
   });
 
+  it('alerts-only and day filters query the timeline API and say when nothing matches', async () => {
+    await page.check('#f-alerts');
+    await expect.poll(() => page.locator('#timeline .empty').textContent(), { timeout: 10_000 }).toContain('No events match');
+    await page.uncheck('#f-alerts');
+    await expect.poll(() => page.locator('#timeline li.event').count(), { timeout: 10_000 }).toBe(4);
+    const iso = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const yesterday = new Date(Date.now() - 86_400_000);
+    await page.fill('#f-day', iso(yesterday));
+    await page.dispatchEvent('#f-day', 'change');
+    await expect.poll(() => page.locator('#timeline li.event').count(), { timeout: 10_000 }).toBe(0);
+    await page.fill('#f-day', iso(new Date()));
+    await page.dispatchEvent('#f-day', 'change');
+    await expect.poll(() => page.locator('#timeline li.event').count(), { timeout: 10_000 }).toBe(4);
+    await page.click('#f-clear');
+  });
+
   it('"Try it" describes an uploaded image with the real model', async () => {
     await page.click('#tab-try');
     await page.locator('#panel-try').waitFor({ state: 'visible' });
@@ -131,6 +147,21 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     await page.keyboard.press('ArrowLeft');
     await expect.poll(() => page.locator('#tab-voice').getAttribute('aria-selected')).toBe('true');
     await expect.poll(() => page.locator('#voice-status').textContent()).toContain('No voice exchanges yet');
+  });
+
+  it('Voice tab shows a live voice response with its audio player under the ingress prefix', async () => {
+    await page.click('#tab-voice');
+    await app.app.ctx.bus.emit('voice.response', {
+      id: 'v1', satellite: 'kitchen', transcript: 'is the garage open', text: 'The garage door is closed.', route: 'tiny', model: 'LFM2-1.2B',
+      latency_ms: 420, tts_url: 'http://10.11.12.13:8099/media/tts/abcdef0123456789.wav',
+    });
+    const item = page.locator('#voice-list li[data-satellite="kitchen"]');
+    await item.waitFor({ timeout: 10_000 });
+    expect(await item.textContent()).toContain('The garage door is closed.');
+    // the LAN URL media players use becomes a relative one: fetched through ingress, same origin
+    const src = await item.locator('audio').evaluate((el) => (el as unknown as { src: string }).src);
+    expect(src).toBe(`${proxy.url}media/tts/abcdef0123456789.wav`);
+    expect(await page.locator('#v-satellite option[value="kitchen"]').count()).toBe(1);
   });
 
   it('every request stayed under the ingress prefix and none failed', () => {
