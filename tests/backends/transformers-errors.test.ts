@@ -151,6 +151,7 @@ describe('transformers backend: deadlines, aborts and lifecycle', () => {
     expect(host?.alive).toBe(true);
     await host?.kill();
     expect(host?.alive).toBe(false);
+    expect(b.health()).toMatchObject({ state: 'idle', lastError: expect.stringContaining('transformers worker stopped') as unknown });
     expect((await b.synthesize('after')).audio.samples.length).toBeGreaterThan(0);
     expect(PipelineHost.peek()).not.toBe(host);
     await b.dispose();

@@ -106,6 +106,10 @@ export class TransformersBackend implements Backend {
   }
 
   health(): BackendHealth {
+    if (this.loaded && !this.loaded.pipe.alive) {
+      // The worker is gone; the next request loads the model again.
+      return { state: 'idle', lastError: `${this.role}: the transformers worker stopped; the model reloads on the next request` };
+    }
     return { ...this.state };
   }
 
