@@ -160,9 +160,14 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
     const text = parts.find((p) => p.type === 'text')?.text ?? '';
     expect(text).toContain('The 4 images are frames of a 2.0 s video clip from the camera "Front door"');
     expect(text).toContain('attached as audio');
-    // the key frame went to the image entity
+    // the key frame went to the image entity and stays in the timeline with the result
     const img = await probe.waitForTopic('sarai/camera/front_door/image');
     expect((await sharp(img.payload).metadata()).width).toBe(320);
+    const base = `http://127.0.0.1:${app.app.ctx.http.port}`;
+    const event = (await (await fetch(`${base}/api/events/${String(result['id'])}`)).json()) as Record<string, unknown>;
+    expect(event).toMatchObject({ id: result['id'], route: 'clip:omni', source: 'clip' });
+    const kept = Buffer.from(await (await fetch(`${base}/${String(event['snapshot_url'])}`)).arrayBuffer());
+    expect(kept.equals(img.payload)).toBe(true);
   });
 
   it('MP4 bytes on the clip topic are extracted: 8 frames + 4 s of audio', async () => {
