@@ -88,7 +88,12 @@ program
   .option('-r, --role <role>', 'force a role (skips classification)')
   .option('--stream', 'print tokens as they arrive')
   .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
-  .action(async (words: string[], o: { role?: string; stream?: boolean; json?: boolean }) => {
+  .option('-m, --model <path>', 'answer with this GGUF file in-process (bypasses the router; settings from --role or router.text_default)')
+  .action(async (words: string[], o: { role?: string; stream?: boolean; json?: boolean; model?: string }) => {
+    if (o.model) {
+      const { askModelCommand } = await import('./models/cli-commands.js');
+      process.exit((await askModelCommand(loadOrExit(program.opts<{ config?: string }>().config), o.model, words.join(' '), o)).code);
+    }
     const { askCommand } = await import('./router/cli-commands.js');
     process.exit((await askCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
   });
@@ -110,6 +115,31 @@ program
   .action(async (words: string[], o: { out: string; json?: boolean }) => {
     const { speakCommand } = await import('./voice/cli-commands.js');
     process.exit((await speakCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
+  });
+
+const models = program.command('models').description('GGUF model files: list, pull (download with resume + sha256), verify');
+models
+  .command('list')
+  .description('every role: backend, file, size, present, loaded, memory estimate')
+  .option('--json', 'print the rows as JSON')
+  .action(async (o: { json?: boolean }) => {
+    const { modelsListCommand } = await import('./models/cli-commands.js');
+    process.exit(modelsListCommand(loadOrExit(program.opts<{ config?: string }>().config), o).code);
+  });
+models
+  .command('pull <target>')
+  .description('download a role\'s GGUF, hf:owner/repo/file.gguf or an http(s) .gguf URL into models_dir (resumes a .part)')
+  .option('-f, --force', 'download again even if the file exists')
+  .action(async (target: string, o: { force?: boolean }) => {
+    const { modelsPullCommand } = await import('./models/cli-commands.js');
+    process.exit((await modelsPullCommand(loadOrExit(program.opts<{ config?: string }>().config), target, o)).code);
+  });
+models
+  .command('verify [roles...]')
+  .description('check GGUF files: present, not damaged (preflight), sha256 as configured')
+  .action(async (roles: string[]) => {
+    const { modelsVerifyCommand } = await import('./models/cli-commands.js');
+    process.exit((await modelsVerifyCommand(loadOrExit(program.opts<{ config?: string }>().config), roles)).code);
   });
 
 await program.parseAsync(process.argv);

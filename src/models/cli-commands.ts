@@ -1,0 +1,102 @@
+import path from 'node:path';
+import { LlamaBackend } from '../backends/llama/backend.js';
+import { disposeSharedLlama } from '../backends/llama/runtime.js';
+import { configFromObject, type LoadedConfig } from '../config/load.js';
+import type { ModelConfig } from '../config/schema/index.js';
+import { errorMessage } from '../core/errors.js';
+import { createLogger } from '../log/logger.js';
+import { askText, backendGenerate, parseAskPayload } from '../sources/ask.js';
+import { formatModelsList, modelsList, modelsVerify } from './list.js';
+import { modelsPull } from './pull.js';
+
+/** What a CLI run's exit code should be (the caller exits). */
+export interface CliOutcome {
+  code: number;
+}
+
+/** `sarai models list`: role, backend, file, size, present, loaded, memory. */
+export function modelsListCommand(loaded: LoadedConfig, opts: { json?: boolean } = {}): CliOutcome {
+  const rows = modelsList(loaded.config, loaded.baseDir);
+  process.stdout.write(opts.json ? `${JSON.stringify(rows)}\n` : `${formatModelsList(rows)}\n`);
+  return { code: 0 };
+}
+
+/** `sarai models pull <role | hf:owner/repo/file.gguf | URL>` (progress on stderr). */
+export async function modelsPullCommand(loaded: LoadedConfig, target: string, opts: { force?: boolean } = {}): Promise<CliOutcome> {
+  const ac = new AbortController();
+  const onSignal = () => ac.abort(new Error('interrupted (the .part file is kept; pull again to resume)'));
+  process.once('SIGINT', onSignal);
+  try {
+    const r = await modelsPull({ config: loaded.config, baseDir: loaded.baseDir, target, signal: ac.signal, ...(opts.force ? { force: true } : {}) });
+    process.stdout.write(r.skipped ? `${r.file} is already there (use --force to download again)\n` : `${r.file}: ${r.bytes} bytes, sha256 ${r.sha256}\n`);
+    return { code: 0 };
+  } catch (err) {
+    process.stderr.write(`sarai models pull: ${errorMessage(err)}\n`);
+    return { code: 1 };
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
+/** `sarai models verify [roles...]`: exit 1 when any file is missing, damaged or fails its sha256. */
+export async function modelsVerifyCommand(loaded: LoadedConfig, roles: string[] = []): Promise<CliOutcome> {
+  const results = await modelsVerify(loaded.config, loaded.baseDir, roles);
+  for (const r of results) {
+    process.stdout.write(r.ok ? `${r.role}: ok ${r.file}${r.sha256 ? ` (sha256 ${r.sha256})` : ''}\n` : `${r.role}: FAILED\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+  }
+  if (results.length === 0) process.stdout.write('no llama (GGUF) roles to verify\n');
+  return { code: results.every((r) => r.ok) ? 0 : 1 };
+}
+
+export interface AskModelOptions {
+  /** settings from this role (context_length, max_tokens...); default router.text_default */
+  role?: string;
+  json?: boolean;
+  stream?: boolean;
+}
+
+/**
+ * `sarai ask --model PATH <text>`: answers with one GGUF file in-process (preflight and the
+ * isolated first load apply), bypassing the router. Prints the answer; --json prints the
+ * sarai/answer JSON.
+ */
+export async function askModelCommand(loaded: LoadedConfig, modelPath: string, text: string, opts: AskModelOptions = {}): Promise<CliOutcome> {
+  const config = loaded.config;
+  const roleName = opts.role ?? config.router.text_default;
+  const base: ModelConfig | undefined = config.models[roleName];
+  const spec: ModelConfig = { ...(base ?? defaultSpec()), backend: 'llama', name: path.basename(modelPath), gguf_file: path.resolve(modelPath) };
+  const log = createLogger(config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);
+  const backend = new LlamaBackend({ role: roleName, spec, modelPath: path.resolve(modelPath), runtime: config.runtime, log });
+  try {
+    const input = parseAskPayload(Buffer.from(JSON.stringify({ text })));
+    let streamed = false;
+    const onToken =
+      opts.stream && !opts.json
+        ? (t: string) => {
+            streamed = true;
+            process.stdout.write(t);
+          }
+        : undefined;
+    const answer = await askText(backendGenerate(backend, `--model ${modelPath}`), input, onToken ? { onToken } : {});
+    if (opts.json) process.stdout.write(`${JSON.stringify(answer)}\n`);
+    else if (!answer.error) {
+      process.stdout.write(streamed ? '\n' : `${answer.text}\n`);
+      process.stderr.write(`model: ${answer.model}, ${answer.tokens} tokens, ${answer.latency_ms} ms\n`);
+    }
+    if (answer.error) process.stderr.write(`sarai ask: ${answer.error}\n`);
+    return { code: answer.error ? 1 : 0 };
+  } catch (err) {
+    process.stderr.write(`sarai ask: ${errorMessage(err)}\n`);
+    return { code: 1 };
+  } finally {
+    await backend.dispose();
+    await disposeSharedLlama();
+  }
+}
+
+/** Schema defaults for a model file given on the command line with no role to borrow settings from. */
+function defaultSpec(): ModelConfig {
+  const spec = configFromObject({ models: { cli: { backend: 'llama', gguf_file: 'cli.gguf' } } }, '(defaults)').models['cli'];
+  if (!spec) throw new Error('schema defaults missing');
+  return spec;
+}
