@@ -106,6 +106,7 @@ describe.skipIf(!haveMosquitto())('HA motion -> camera_proxy -> description -> H
         front_door: { camera_entity: 'camera.front_door', motion_entity: 'binary_sensor.front_door_motion', cooldown_s: 0 },
         back_yard: { camera_entity: 'camera.back_yard', motion_entity: 'binary_sensor.back_yard_motion', cooldown_s: 0 },
       },
+      camera_defaults: { alert_off_s: 1 },
     });
     attachRouter(app.app.ctx, timedRouter(0, () => ({ summary: 'A courier holds a package at the door', description: 'A person in a brown uniform holds a box.', objects: ['person', 'package'], alert: true, severity: 'medium' })));
     await ha.waitUntil(() => ha.subscribers >= 1, 10_000, 'bridge subscription');
@@ -125,6 +126,9 @@ describe.skipIf(!haveMosquitto())('HA motion -> camera_proxy -> description -> H
     expect(ha.proxyRequests).toContainEqual({ entity: 'camera.front_door', status: 200 });
     await ha.waitUntil(() => ha.firedEvents.some((e) => e.event_type === 'sarai_alert'), 5_000, 'sarai_alert');
     expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true });
+    // the alert binary_sensor is ON, then OFF again after camera_defaults.alert_off_s
+    await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'ON');
+    await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'OFF');
   });
 
   it('reports a camera_proxy 404 on sarai/error and keeps working', async () => {
