@@ -1,10 +1,12 @@
 import type { AppContext } from '../core/context.js';
+import { errorMessage } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import { createAccessGuard, isLoopback } from './access.js';
 import { LiveStream } from './api-live.js';
 import { registerSystemRoutes } from './api-system.js';
 import { registerTryRoutes } from './api-try.js';
 import { VoiceLog } from './api-voice.js';
+import { HttpError } from './respond.js';
 import { registerUiRoutes } from './ui-routes.js';
 
 /**
@@ -18,7 +20,15 @@ export function dashboard(ctx: AppContext, env: NodeJS.ProcessEnv = process.env)
   if (!addon && !isLoopback(host) && !token) {
     ctx.log.warn({ module: 'dashboard', host }, 'http.token is empty: the UI and API answer only local (loopback) clients');
   }
-  registerUiRoutes(ctx.http, { token });
+  try {
+    registerUiRoutes(ctx.http, { token });
+  } catch (err) {
+    // a broken install must not take the bridge (MQTT, models, API) down with its web page
+    ctx.log.error({ module: 'dashboard', err: errorMessage(err) }, 'web UI not available');
+    ctx.http.route('GET', '/', () => {
+      throw new HttpError(503, `the web UI is not installed: ${errorMessage(err)}`);
+    });
+  }
   registerSystemRoutes(ctx);
   registerTryRoutes(ctx);
   const live = new LiveStream(ctx);

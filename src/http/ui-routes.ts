@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../core/version.js';
@@ -45,7 +45,8 @@ export function findUiDir(): string {
 }
 
 /**
- * A fixed map built once from the files in the UI folder (top level only, known types only):
+ * A fixed map built once from the files in the UI folder (top level only, known types only,
+ * regular files only: a symlink is never followed out of the folder):
  * a request names a key in this map, never a path, so nothing outside the folder can be served.
  */
 export function loadUiFiles(dir: string): Map<string, UiFile> {
@@ -53,7 +54,7 @@ export function loadUiFiles(dir: string): Map<string, UiFile> {
   for (const name of readdirSync(dir)) {
     const type = TYPES[path.extname(name)];
     const full = path.join(dir, name);
-    if (!type || !/^[a-z0-9][a-z0-9._-]*$/i.test(name) || !statSync(full).isFile()) continue;
+    if (!type || !/^[a-z0-9][a-z0-9._-]*$/i.test(name) || !lstatSync(full).isFile()) continue;
     const body = readFileSync(full);
     files.set(name, { body, type, etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"` });
   }
