@@ -52,11 +52,20 @@ select(window.location.hash.slice(1));
 
 // One live stream for all pages; EventSource reconnects by itself after `retry` ms.
 const stream = new EventSource('api/stream');
-stream.addEventListener('open', () => connState('live', 'Live'));
+let wasDown = false;
+stream.addEventListener('open', () => {
+  connState('live', 'Live');
+  // events published while the stream was down are fetched, not lost
+  if (wasDown) pages.timeline.reload();
+  wasDown = false;
+});
 stream.addEventListener('result', (e) => pages.timeline.onResult(JSON.parse(e.data)));
 stream.addEventListener('voice', (e) => pages.voice.onVoice(JSON.parse(e.data)));
 // 'error' is both the bridge's error-report event (with data) and EventSource's own (without)
 stream.addEventListener('error', (e) => {
   if (e.data) pages.system.onError(JSON.parse(e.data));
-  else connState('down', 'Reconnecting…');
+  else {
+    wasDown = true;
+    connState('down', 'Reconnecting…');
+  }
 });

@@ -128,6 +128,7 @@ export function initTimeline() {
   load(true);
 
   return {
+    reload: () => load(true),
     onResult(ev) {
       addCamera(ev.camera);
       if (seen.has(ev.id) || !matches(ev)) return;
