@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configFromObject } from '../../src/config/load.js';
 import { askCommand, describeCommand } from '../../src/router/cli-commands.js';
 import { tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
+import { makeTinyCaptioner } from '../fixtures/onnx/index.js';
 import { OllamaServer } from '../fixtures/ollama-server.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
 
@@ -75,6 +76,16 @@ describe('sarai describe / sarai ask go through the router', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('ollama: a blue door\n');
     expect(r.stderr).toMatch(/route: vision \(llava\), \d+ ms; image input; omni not configured -> vision/);
+  });
+
+  it('describe <image> on the in-process transformers.js captioner (tiny ONNX)', async () => {
+    const cap = await makeTinyCaptioner(path.join(dir, 'captioner'));
+    const r = await inProcess({ vision: { backend: 'transformers', model: cap.dir, task: 'image-to-text', max_tokens: 8 } }, (l) => describeCommand(l, image, { json: true }));
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { route: string; reason: string; text: string };
+    expect(out.route).toBe('vision');
+    expect(out.reason).toBe('image input; omni not configured -> vision');
+    expect(out.text.length).toBeGreaterThan(0);
   });
 
   it('ask on the in-process llama tiny model (a tiny GGUF)', { timeout: 60_000 }, async () => {
