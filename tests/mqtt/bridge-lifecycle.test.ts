@@ -15,7 +15,7 @@ function runBridge(configPath: string): ChildProcess {
   return spawn(process.execPath, ['bin/sarai.js', 'run', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-describe.skipIf(!enabled)('bridge process against a real mosquitto', () => {
+describe.skipIf(!enabled)('bridge process against a real mosquitto', { timeout: 180_000 }, () => {
   let broker: Mosquitto;
   let probe: MqttProbe;
   let configPath: string;
@@ -64,18 +64,18 @@ describe.skipIf(!enabled)('bridge process against a real mosquitto', () => {
 
     const child = runBridge(configPath);
     children.push(child);
-    await probe.waitForTopic('sarai/status', 15_000, (m) => m.payload.toString() === 'online');
-    const disc = await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 10_000);
+    await probe.waitForTopic('sarai/status', 45_000, (m) => m.payload.toString() === 'online');
+    const disc = await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 30_000);
     expect(disc.retain).toBe(false); // live delivery; the retained flag is checked below
     const payload = JSON.parse(disc.payload.toString()) as { dev: { ids: string[] }; o: { name: string }; cmps: Record<string, { p: string; unique_id: string }> };
     expect(payload.dev.ids).toEqual(['sarai_sarai_bridge']);
     expect(payload.o.name).toBe('SARAi Omni Bridge');
     for (const key of ['status', 'version', 'uptime', 'loaded_models', 'last_error']) expect(payload.cmps[key]?.unique_id).toBe(`sarai_sarai_bridge_${key}`);
-    const state = JSON.parse((await probe.waitForTopic('sarai/bridge/state', 10_000)).payload.toString()) as Record<string, unknown>;
+    const state = JSON.parse((await probe.waitForTopic('sarai/bridge/state', 30_000)).payload.toString()) as Record<string, unknown>;
     expect(state['status']).toBe('online');
     expect(state['version']).toMatch(/^\d+\.\d+\.\d+/);
 
-    await probe.waitForTopic('homeassistant/device/sarai_sarai_camera_gone/config', 10_000, (m) => m.payload.length === 0);
+    await probe.waitForTopic('homeassistant/device/sarai_sarai_camera_gone/config', 30_000, (m) => m.payload.length === 0);
 
     // retained copies as a newly starting Home Assistant would see them
     const late = await MqttProbe.connect(broker.url, ['sarai/status', 'homeassistant/device/+/config'], 5);
@@ -89,7 +89,7 @@ describe.skipIf(!enabled)('bridge process against a real mosquitto', () => {
 
     probe.clear();
     child.kill('SIGKILL');
-    const offline = await probe.waitForTopic('sarai/status', 15_000, (m) => m.payload.toString() === 'offline');
+    const offline = await probe.waitForTopic('sarai/status', 30_000, (m) => m.payload.toString() === 'offline');
     expect(offline.payload.toString()).toBe('offline');
   });
 
@@ -97,28 +97,28 @@ describe.skipIf(!enabled)('bridge process against a real mosquitto', () => {
     probe.clear();
     const child = runBridge(configPath);
     children.push(child);
-    await probe.waitForTopic('sarai/status', 15_000, (m) => m.payload.toString() === 'online');
-    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 10_000);
+    await probe.waitForTopic('sarai/status', 45_000, (m) => m.payload.toString() === 'online');
+    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 30_000);
 
     probe.clear();
     await probe.publish('homeassistant/status', 'online');
-    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 10_000);
-    await probe.waitForTopic('sarai/bridge/state', 10_000);
+    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 30_000);
+    await probe.waitForTopic('sarai/bridge/state', 30_000);
 
     // an oversized payload is rejected on sarai/error and the bridge keeps going
     probe.clear();
     await probe.publish('homeassistant/status', Buffer.alloc(17 * 1_048_576, 1));
-    const err = JSON.parse((await probe.waitForTopic('sarai/error', 10_000)).payload.toString()) as Record<string, string>;
+    const err = JSON.parse((await probe.waitForTopic('sarai/error', 30_000)).payload.toString()) as Record<string, string>;
     expect(err['source']).toBe('mqtt');
     expect(err['topic']).toBe('homeassistant/status');
     expect(err['error']).toMatch(/exceeds mqtt.max_payload_mb/);
     probe.clear();
     await probe.publish('homeassistant/status', 'online');
-    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 10_000);
+    await probe.waitForTopic('homeassistant/device/sarai_sarai_bridge/config', 30_000);
 
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    await probe.waitForTopic('sarai/status', 5_000, (m) => m.payload.toString() === 'offline');
+    await probe.waitForTopic('sarai/status', 30_000, (m) => m.payload.toString() === 'offline');
   });
 });
