@@ -7,6 +7,8 @@
  * per output sample per ratio.
  */
 const HALF_WIDTH = 8; // zero crossings each side of the kernel centre
+/** Kernel table entries per input sample of distance (linear interpolation between them). */
+const TABLE_RES = 256;
 
 /** Resamples mono float samples from `fromRate` to `toRate` (Hz). */
 export function resample(samples: Float32Array, fromRate: number, toRate: number): Float32Array {
@@ -17,6 +19,13 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
   // below 1 (downsampling) the filter is widened to cut at the new Nyquist frequency
   const cutoff = Math.min(1, ratio);
   const radius = HALF_WIDTH / cutoff; // in input samples
+  // the kernel depends only on the distance: tabulate it once per call (no trig per tap)
+  const size = Math.ceil(radius * TABLE_RES) + 2;
+  const table = new Float32Array(size);
+  for (let k = 0; k < size; k++) {
+    const x = k / TABLE_RES;
+    table[k] = x > radius ? 0 : kernel(x * cutoff, x / radius);
+  }
   const last = samples.length - 1;
   for (let i = 0; i < outLength; i++) {
     const centre = i / ratio;
@@ -25,8 +34,10 @@ export function resample(samples: Float32Array, fromRate: number, toRate: number
     let acc = 0;
     let norm = 0;
     for (let j = lo; j <= hi; j++) {
-      const x = j - centre;
-      const w = kernel(x * cutoff, x / radius);
+      const pos = Math.abs(j - centre) * TABLE_RES;
+      const k = Math.floor(pos);
+      const a = table[k] ?? 0;
+      const w = a + ((table[k + 1] ?? 0) - a) * (pos - k);
       acc += (samples[j] ?? 0) * w;
       norm += w;
     }

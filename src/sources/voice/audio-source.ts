@@ -12,7 +12,7 @@ export interface Utterance {
   audio: Audio;
   /** Seconds of audio received (before conversion). */
   durationS: number;
-  /** ms since epoch when the utterance was complete (WAV received, or stop/timeout). */
+  /** ms since epoch when the utterance was complete (WAV or stop message received, or timeout); parsing and resampling come after. */
   completedAt: number;
   via: 'wav' | 'stream' | 'timeout';
 }
@@ -66,24 +66,25 @@ export class VoiceAudioSource {
 
   private onMessage(m: IncomingMessage): void {
     if (m.retain) return; // a retained utterance is an old one
+    const receivedAt = Date.now();
     try {
       const rel = m.topic.slice(this.o.mqtt.baseTopic.length + 1).split('/');
       const satellite = checkId('satellite', rel[1]);
       const part = rel[3];
-      if (part === undefined) return this.onWav(satellite, m.payload);
+      if (part === undefined) return this.onWav(satellite, m.payload, receivedAt);
       if (part === 'start') return this.onStart(satellite, m.payload);
       if (part === 'chunk') return this.onChunk(satellite, m.payload);
-      if (part === 'stop') return this.finish(satellite, 'stream');
+      if (part === 'stop') return this.finish(satellite, 'stream', receivedAt);
       throw new InputError(`unknown voice topic part "${part.slice(0, 20)}": use audio, audio/start, audio/chunk or audio/stop`);
     } catch (err) {
       this.o.onError(m.topic, err);
     }
   }
 
-  private onWav(satellite: string, payload: Buffer): void {
+  private onWav(satellite: string, payload: Buffer, receivedAt: number): void {
     const wav = readWav(payload, { maxSeconds: this.o.maxUtteranceS });
     const { rate, channels } = wav.format;
-    this.emit({ satellite, audio: toSpeechAudio(wav.samples, rate, channels), durationS: wav.durationS, completedAt: Date.now(), via: 'wav' });
+    this.emit({ satellite, audio: toSpeechAudio(wav.samples, rate, channels), durationS: wav.durationS, completedAt: receivedAt, via: 'wav' });
   }
 
   private onStart(satellite: string, payload: Buffer): void {
@@ -103,7 +104,7 @@ export class VoiceAudioSource {
     }
   }
 
-  private finish(satellite: string, via: 'stream' | 'timeout'): void {
+  private finish(satellite: string, via: 'stream' | 'timeout', completedAt = Date.now()): void {
     const s = this.sessions.get(satellite);
     this.sessions.delete(satellite);
     if (!s) throw new InputError(`satellite ${satellite}: audio/stop without audio/start`);
@@ -113,7 +114,7 @@ export class VoiceAudioSource {
     const f = s.format;
     const samples = decodePcm(pcm, f);
     const durationS = samples.length / f.channels / f.rate;
-    this.emit({ satellite, audio: toSpeechAudio(samples, f.rate, f.channels), durationS, completedAt: Date.now(), via });
+    this.emit({ satellite, audio: toSpeechAudio(samples, f.rate, f.channels), durationS, completedAt, via });
   }
 
   private expireIdle(): void {
