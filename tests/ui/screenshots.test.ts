@@ -53,7 +53,7 @@ describe.skipIf(!haveChromium())('dashboard screenshots (demo data)', () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  async function shot(hash: string, ready: string, file: string, opts: { colorScheme?: 'light' | 'dark'; width?: number; height?: number } = {}): Promise<Buffer> {
+  async function shot(hash: string, ready: string, file: string, opts: { colorScheme?: 'light' | 'dark'; width?: number; height?: number; expandFirst?: boolean } = {}): Promise<Buffer> {
     const page = await browser.context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -65,6 +65,7 @@ describe.skipIf(!haveChromium())('dashboard screenshots (demo data)', () => {
     await page.goto(`${base}${hash}`);
     await page.locator(ready).first().waitFor({ timeout: 10_000 });
     await page.locator('#conn.live').waitFor({ timeout: 10_000 });
+    if (opts.expandFirst) await page.locator('#timeline details summary').first().click();
     // every thumbnail decoded before the picture is taken
     await page.waitForFunction('[...document.images].every((i) => i.complete || i.offsetParent === null)', undefined, { timeout: 10_000 });
     const png = await page.screenshot({ fullPage: false });
@@ -75,7 +76,7 @@ describe.skipIf(!haveChromium())('dashboard screenshots (demo data)', () => {
   }
 
   it('timeline: five demo events, newest first, alerts marked', async () => {
-    const png = await shot('#timeline', '#timeline li.event', 'screenshot-timeline.png');
+    const png = await shot('#timeline', '#timeline li.event', 'screenshot-timeline.png', { expandFirst: true });
     expect(png.subarray(1, 4).toString()).toBe('PNG');
   });
 
