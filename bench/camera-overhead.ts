@@ -205,11 +205,18 @@ const rssBefore = process.memoryUsage().rss;
 let rssMax = rssBefore;
 const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 200);
 const out = await generate(200, 30, 100, 500);
-await scheduler.idle();
-clearInterval(sampler);
 const t = scheduler.counters.totals;
 const d = (k: keyof typeof t) => t[k] - before[k];
-const accounted = d('completed') + d('coalesced') + d('deduplicated') + d('rejected') + d('dropped') + d('failed');
+const accountedNow = () => d('completed') + d('coalesced') + d('deduplicated') + d('rejected') + d('dropped') + d('failed');
+// The broker may still be delivering when the generator exits: wait (bounded) until every
+// sent message has reached an outcome, or report what is missing.
+const waitUntil = Date.now() + 60_000;
+while ((accountedNow() + scheduler.depth + scheduler.active < out.sent || scheduler.depth + scheduler.active > 0) && Date.now() < waitUntil) {
+  await new Promise((r) => setTimeout(r, 100));
+}
+await scheduler.idle();
+clearInterval(sampler);
+const accounted = accountedNow();
 const newestOk = Object.entries(out.last).filter(([cam, idx]) => lastDescribed.get(cam) === idx).length;
 const mb = (b: number) => (b / 1_048_576).toFixed(0);
 printTable('30 s burst at 200 snapshots/s, backend 500 ms, 1% garbage', ['figure', 'value', 'expected'], [
