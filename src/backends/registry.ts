@@ -106,6 +106,9 @@ export class BackendRegistry implements Service {
   private readonly now: () => number;
   private built = false;
   private stopped = false;
+  private readonly healthListeners: (() => void)[] = [];
+  /** Roles that were usable at the last check (to tell listeners only about changes). */
+  private lastUp = new Map<string, boolean>();
 
   constructor(private readonly opts: BackendRegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -170,6 +173,7 @@ export class BackendRegistry implements Service {
       }
     }
     log.info({ module: 'backends', roles: [...this.entries.keys()], skipped: [...this.skipped.keys()] }, 'backend roles');
+    for (const role of this.entries.keys()) this.lastUp.set(role, this.unavailable(role) === undefined);
   }
 
   async stop(): Promise<void> {
@@ -269,6 +273,35 @@ export class BackendRegistry implements Service {
     } finally {
       clearTimeout(timer);
       release();
+      this.checkHealthChange();
+    }
+  }
+
+  /**
+   * Called when a role becomes usable or unusable (start failed or succeeded, circuit opened
+   * or closed): the bridge device republishes its state so the problem sensor follows.
+   */
+  onHealthChange(fn: () => void): void {
+    this.healthListeners.push(fn);
+  }
+
+  private checkHealthChange(): void {
+    if (this.healthListeners.length === 0) return;
+    let changed = false;
+    for (const role of this.entries.keys()) {
+      const up = this.unavailable(role) === undefined;
+      if (this.lastUp.get(role) !== up) {
+        this.lastUp.set(role, up);
+        changed = true;
+      }
+    }
+    if (!changed) return;
+    for (const fn of this.healthListeners) {
+      try {
+        fn();
+      } catch (err) {
+        this.opts.log.error({ module: 'backends', err: errorMessage(err) }, 'health listener failed');
+      }
     }
   }
 

@@ -88,6 +88,7 @@ export function backendsFeature(ctx: AppContext): Service {
     async start() {
       await startModelLayer(layer);
       ctx.bridge.addStateProvider(() => registry.bridgeState());
+      registry.onHealthChange(() => void ctx.bridge.publishState(false).catch(() => undefined));
       await ctx.bridge.addComponent('backend_problem', {
         p: 'binary_sensor',
         name: 'Backend problem',

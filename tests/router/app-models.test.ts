@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoCapableBackendError } from '../../src/router/errors.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
+import { MqttProbe } from '../helpers/mqtt-probe.js';
 
 /**
  * The default line-up with no weights on disk (tiny/embedding GGUF files missing, vision/stt/tts
@@ -65,5 +66,26 @@ describe('bridge with the default model line-up and no weights', () => {
     const a = await t.app.ctx.router.answer('turn on the lights');
     expect(a.route).toBe('omni');
     expect(a.reason).toMatch(/^text \(no expert role\); tiny failed to start, retry in \d+ s -> omni$/);
+  });
+
+  it('when omni dies, its circuit opens and the bridge state (problem sensor) says so at once', async () => {
+    const url = t.app.broker?.url;
+    if (!url) throw new Error('embedded broker expected');
+    const probe = await MqttProbe.connect(url, [t.app.ctx.bridge.stateTopic]);
+    try {
+      await omni.peer.kill();
+      for (let i = 0; i < t.app.ctx.config.router.circuit_failures; i++) {
+        await expect(t.app.ctx.router.answer('turn on the lights', { role: 'omni' })).rejects.toThrow(/cannot reach/);
+      }
+      const msg = await probe.waitForTopic(t.app.ctx.bridge.stateTopic, 5000, (m) => {
+        const s = JSON.parse(m.payload.toString()) as { backends?: Record<string, { circuit: string; up: boolean }> };
+        return s.backends?.omni?.circuit === 'open';
+      });
+      const state = JSON.parse(msg.payload.toString()) as { backend_problem: boolean; backend_problems: string[] };
+      expect(state.backend_problem).toBe(true);
+      expect(state.backend_problems).toContainEqual(expect.stringMatching(/^omni: omni: cannot reach/));
+    } finally {
+      await probe.close();
+    }
   });
 });
