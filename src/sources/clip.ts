@@ -11,7 +11,7 @@ import type { Service } from '../core/lifecycle.js';
 import type { CameraResult } from '../core/results.js';
 import { ClipCapture, type Clip, type ClipOptions } from '../media/clip/capture.js';
 import { sniffContainer } from '../media/clip/container.js';
-import { locateFfmpeg } from '../media/ffmpeg/locate.js';
+import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
 import { checkId } from '../mqtt/topics.js';
@@ -134,9 +134,11 @@ export class ClipSource implements Service {
   async start(): Promise<void> {
     try {
       const found = await locateFfmpeg({ configPath: this.ctx.config.clip.ffmpeg_path });
+      const major = await ffmpegMajorVersion(found.path);
       this.runner = new FfmpegRunner(found.path, this.ctx.log);
-      this.capture = new ClipCapture(this.runner, clipOptions(this.ctx.config), this.ctx.log);
-      this.ctx.log.info({ module: this.name, ffmpeg: found.path, from: found.source }, 'clip capture ready');
+      const legacy = major !== undefined && major < 5;
+      this.capture = new ClipCapture(this.runner, { ...clipOptions(this.ctx.config), ...(legacy ? { legacyRtspTimeout: true } : {}) }, this.ctx.log);
+      this.ctx.log.info({ module: this.name, ffmpeg: found.path, from: found.source, version: major }, 'clip capture ready');
     } catch (err) {
       // the rest of the bridge runs without clips; every clip request then says why
       this.unavailable = errorMessage(err);

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { buildClipArgs, checkCameraUrl, FfmpegArgs } from '../../src/media/ffmpeg/args.js';
-import { FfmpegNotFoundError, locateFfmpeg } from '../../src/media/ffmpeg/locate.js';
+import { FfmpegNotFoundError, ffmpegMajorVersion, locateFfmpeg } from '../../src/media/ffmpeg/locate.js';
+import { requireProgram } from '../helpers/require-program.js';
 import { redactText, StderrTail, urlSecrets } from '../../src/media/ffmpeg/stderr.js';
 
+const hasFfmpeg = requireProgram('ffmpeg');
 const spec = {
   durationS: 3,
   sampling: { mode: 'fixed', fps: 2 } as const,
@@ -48,6 +50,12 @@ describe('argument builder', () => {
     expect(args.at(-1)).toBe('pipe:1');
     expect(args).toEqual(expect.arrayContaining(['-f', 'matroska', '-ac', '1', '-ar', '16000', '-c:v', 'mjpeg']));
     expect(args[args.indexOf('-vf') + 1]).toMatch(/^fps=2\.0000,scale=w='min\(iw,320\)'/);
+  });
+
+  it('uses -stimeout for the RTSP socket timeout on ffmpeg < 5 (where -timeout means listen)', () => {
+    const args = buildClipArgs({ ...spec, input: { kind: 'rtsp', url: 'rtsp://cam/x', socketTimeoutMs: 1500, legacyTimeout: true } });
+    expect(args).toEqual(expect.arrayContaining(['-stimeout', '1500000']));
+    expect(args).not.toContain('-timeout');
   });
 
   it('whitelists only pipe for stdin and only file for a file', () => {
@@ -111,6 +119,12 @@ describe('locating ffmpeg', () => {
     const notExec = make('ffmpeg-noexec', 0o644);
     await expect(locateFfmpeg({ configPath: notExec, env: { PATH: '/usr/bin' } })).rejects.toThrow(/clip.ffmpeg_path .* not an executable/);
     await expect(locateFfmpeg({ env: { FFMPEG_PATH: 'ffmpeg', PATH: '/usr/bin' } })).rejects.toThrow(/FFMPEG_PATH must be an absolute path/);
+  });
+
+  it.skipIf(!hasFfmpeg)('reads the major version of the real ffmpeg', async () => {
+    const major = await ffmpegMajorVersion((await locateFfmpeg()).path);
+    expect(major).toBeGreaterThanOrEqual(4);
+    expect(await ffmpegMajorVersion(make('not-ffmpeg', 0o755))).toBeUndefined();
   });
 
   it('names every way to get ffmpeg when there is none (npm fallback not installed)', async () => {

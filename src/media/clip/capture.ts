@@ -32,6 +32,8 @@ export interface ClipOptions {
   maxWaiting: number;
   /** Where a private copy of an MP4 that needs seeking is written (and removed); default os.tmpdir(). */
   tempDir?: string;
+  /** The ffmpeg is older than 5.0 (RTSP socket timeout is -stimeout there). */
+  legacyRtspTimeout?: boolean;
 }
 
 export const DEFAULT_CLIP_OPTIONS: ClipOptions = {
@@ -111,7 +113,7 @@ export class ClipCapture {
     const sampling: FrameSampling =
       o.sampling.mode === 'fixed' ? { mode: 'fixed', fps: Math.min(o.sampling.fps, o.maxFrames / secs) } : o.sampling;
     return this.limiter.run(async () => {
-      const input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs: o.socketTimeoutMs };
+      const input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs: o.socketTimeoutMs, ...(o.legacyRtspTimeout ? { legacyTimeout: true } : {}) };
       try {
         return await this.run(input, secs, sampling, undefined, urlSecrets(url), signal);
       } catch (err) {

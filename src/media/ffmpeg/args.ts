@@ -15,7 +15,7 @@ export const PROTOCOLS = {
 
 export type FfmpegInput =
   /** A camera stream, always over TCP (interleaved): UDP through NAT and Docker loses packets. */
-  | { kind: 'rtsp'; url: string; socketTimeoutMs: number }
+  | { kind: 'rtsp'; url: string; socketTimeoutMs: number; legacyTimeout?: boolean }
   /** Bytes written to ffmpeg's stdin. */
   | { kind: 'pipe'; format?: 'matroska' | 'mp4' }
   /** A local file we wrote ourselves (MP4 whose index sits at the end needs seeking). */
@@ -77,7 +77,8 @@ export class FfmpegArgs {
       checkCameraUrl(input.url);
       this.opt('-protocol_whitelist', PROTOCOLS.rtsp.join(','))
         .opt('-rtsp_transport', 'tcp')
-        .opt('-timeout', microseconds(input.socketTimeoutMs));
+        // ffmpeg < 5 names the socket timeout -stimeout (its -timeout means "listen")
+        .opt(input.legacyTimeout ? '-stimeout' : '-timeout', microseconds(input.socketTimeoutMs));
     } else {
       this.opt('-protocol_whitelist', PROTOCOLS[input.kind].join(','));
       if (input.kind === 'pipe' && input.format) this.opt('-f', input.format);

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -72,4 +73,18 @@ function npmBinary(pkg: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The major version of an ffmpeg binary (`ffmpeg -version`), or undefined when it does not
+ * say (git builds). Options changed meaning across versions: RTSP's socket timeout is
+ * `-timeout` from 5.0 but `-stimeout` before, where `-timeout` turns on listen mode.
+ */
+export function ffmpegMajorVersion(path: string, timeoutMs = 5_000): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    execFile(path, ['-hide_banner', '-version'], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (err, stdout) => {
+      const m = /ffmpeg version n?(\d+)\./.exec(String(stdout));
+      resolve(err || !m?.[1] ? undefined : Number(m[1]));
+    });
+  });
 }
