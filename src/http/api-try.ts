@@ -1,3 +1,4 @@
+import type http from 'node:http';
 import { describeSnapshot } from '../camera/describe.js';
 import { cameraSettings, imageSizeFor } from '../camera/settings.js';
 import type { AppContext } from '../core/context.js';
@@ -22,6 +23,17 @@ function routerOf(ctx: AppContext): ModelRouter {
   return r;
 }
 
+/**
+ * Content types a cross-site page can send without a CORS preflight. Refusing them means a
+ * random web page in the user's browser cannot make the bridge run models (we answer no
+ * preflight, so the browser never sends the real request).
+ */
+const SIMPLE_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+function refuseSimpleContentType(req: http.IncomingMessage): void {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (!type || SIMPLE_TYPES.includes(type)) throw new HttpError(415, `send the body with its own content type (application/json, image/..., audio/wav), not "${type || 'none'}"`);
+}
+
 /** Backend failures become HTTP answers a person can act on. */
 function asHttp(err: unknown): never {
   if (err instanceof HttpError) throw err;
@@ -37,6 +49,7 @@ export function registerTryRoutes(ctx: AppContext): void {
   const { http } = ctx;
 
   http.route('POST', '/api/ask', async ({ req, res }) => {
+    refuseSimpleContentType(req);
     const body = await readBody(req, TRY_LIMITS.jsonBytes);
     let text: unknown;
     try {
@@ -56,6 +69,7 @@ export function registerTryRoutes(ctx: AppContext): void {
   });
 
   http.route('POST', '/api/describe', async ({ req, res }) => {
+    refuseSimpleContentType(req);
     const body = await readBody(req, TRY_LIMITS.imageBytes);
     if (!sniffImage(body)) throw new HttpError(415, 'not an image: upload a JPEG, PNG or WebP file');
     let jpeg: Buffer;
@@ -75,6 +89,7 @@ export function registerTryRoutes(ctx: AppContext): void {
   });
 
   http.route('POST', '/api/transcribe', async ({ req, res }) => {
+    refuseSimpleContentType(req);
     const body = await readBody(req, TRY_LIMITS.wavBytes);
     let wav: WavAudio;
     try {

@@ -109,6 +109,15 @@ describe('try-it API: describe, transcribe, ask (real tiny models) and bad input
     expect(((await r.json()) as { error: string }).error.length).toBeGreaterThan(10);
   });
 
+  it('refuses the content types a cross-site form can send without a preflight (no CSRF into the models)', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      for (const p of ['/api/ask', '/api/describe', '/api/transcribe']) {
+        const r = await post(p, JSON.stringify({ text: 'hi' }), type);
+        expect(r.status, `${p} ${type}`).toBe(415);
+      }
+    }
+  });
+
   it('the try-it routes only take POST', async () => {
     expect((await fetch(`${base}/api/describe`)).status).toBe(405);
   });
