@@ -129,6 +129,7 @@ describe('ollama backend against an Ollama server', () => {
     const b = ollamaBackend('expert', url);
     await expect(b.start()).rejects.toThrow(/expert: cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     await expect(b.generate({ ...ask('hi'), audio: { sampleRate: 16_000, samples: new Float32Array(10) } })).rejects.toBeInstanceOf(InputError);
+    expect(ollamaBackend('omni', url).capabilities.has('audio_in')).toBe(false); // so the router drops audio and says so
     await b.dispose();
   });
 });

@@ -39,7 +39,8 @@ export class OllamaBackend implements Backend {
   constructor(private readonly opts: OllamaBackendOptions) {
     this.role = opts.role;
     this.model = opts.spec.name || opts.spec.model || opts.role;
-    this.capabilities = remoteCapabilities(opts.role, opts.spec);
+    // Ollama's chat API has no audio input, whatever the role says.
+    this.capabilities = new Set([...remoteCapabilities(opts.role, opts.spec)].filter((c) => c !== 'audio_in' && c !== 'audio_out'));
     this.host = opts.spec.url.replace(/\/+$/, '');
   }
 
