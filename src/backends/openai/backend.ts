@@ -7,7 +7,7 @@ import { checkSchema, parseJsonAnswer } from '../json-answer.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
 import type { Audio, Backend, BackendHealth, Capability, GenerateRequest, GenerateResult, TranscribeResult } from '../types.js';
 import { sseData } from './sse.js';
-import { wavBytes } from './wav.js';
+import { writeWav16 } from '../../media/audio/wav-writer.js';
 
 /** How long start() waits for GET /models (ms): a health probe, not a model call. */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -179,7 +179,7 @@ export class OpenAIBackend implements Backend {
       const img = await prepareRemoteImage(bytes, this.opts.spec.image_size, label);
       parts.push({ type: 'image_url', image_url: { url: `data:${img.mime};base64,${img.bytes.toString('base64')}` } });
     }
-    if (req.audio) parts.push({ type: 'input_audio', input_audio: { data: wavBytes(req.audio).toString('base64'), format: 'wav' } });
+    if (req.audio) parts.push({ type: 'input_audio', input_audio: { data: writeWav16(req.audio).toString('base64'), format: 'wav' } });
     const out: unknown[] = req.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content }));
     out.push({ role: 'user', content: parts.length > 0 ? [...parts, { type: 'text', text: last.content }] : last.content });
     return out;
