@@ -126,6 +126,8 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
         await s.start();
         started.push(s);
       }
+      // inputs published right after start() must not be lost: wait for every SUBACK
+      await mqtt.subscriptionsSettled();
       log.info({ module: 'app', version: VERSION, features: services.map((s) => s.name) }, 'SARAi is running');
     },
     async stop() {

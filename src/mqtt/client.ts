@@ -50,6 +50,7 @@ export class MqttBridge {
   private reconnectDelay = RECONNECT_MIN_MS;
   private offlineWarned = false;
   private onReject: RejectHandler = () => {};
+  private readonly pendingSubs = new Set<Promise<void>>();
 
   constructor(
     private readonly opts: MqttOptions,
@@ -148,7 +149,7 @@ export class MqttBridge {
     await this.publishAsync(this.statusTopic, 'online', { retain: true, qos: 1 });
     const byFilter = new Map<string, 0 | 1>();
     for (const s of this.subs) byFilter.set(s.filter, Math.max(byFilter.get(s.filter) ?? 0, s.qos) as 0 | 1);
-    for (const [filter, qos] of byFilter) this.client?.subscribe(filter, { qos });
+    for (const [filter, qos] of byFilter) this.subscribeOnBroker(filter, qos);
     for (const fn of this.connectListeners) {
       try {
         await fn();
@@ -162,12 +163,30 @@ export class MqttBridge {
   subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
     const sub: Subscription = { filter, qos, handler, name };
     this.subs.push(sub);
-    if (this.client?.connected) this.client.subscribe(filter, { qos });
+    if (this.client?.connected) this.subscribeOnBroker(filter, qos);
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
       if (!this.subs.some((s) => s.filter === filter)) this.client?.unsubscribe(filter);
     };
+  }
+
+  private subscribeOnBroker(filter: string, qos: 0 | 1): void {
+    const client = this.client;
+    if (!client) return;
+    const done = new Promise<void>((resolve) => {
+      client.subscribe(filter, { qos }, (err) => {
+        if (err) this.log.warn({ module: 'mqtt', filter, err: errorMessage(err) }, 'subscribe failed');
+        resolve();
+      });
+    });
+    this.pendingSubs.add(done);
+    void done.then(() => this.pendingSubs.delete(done));
+  }
+
+  /** Resolves once the broker acknowledged every subscription made so far (SUBACK). */
+  async subscriptionsSettled(): Promise<void> {
+    while (this.pendingSubs.size > 0) await Promise.all([...this.pendingSubs]);
   }
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
