@@ -143,7 +143,10 @@ export class TimelineStore {
       where.push('seq < ?');
       args.push(q.before);
     }
-    const sql = `SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    // Pick the page's row numbers first (indexes only), then read those rows' JSON: a date
+    // range otherwise sorts every matching row, JSON included, before taking the page.
+    const page = `SELECT seq FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
+    const sql = `SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE seq IN (${page}) ORDER BY seq DESC`;
     args.push(q.limit);
     const rows = this.db.prepare(sql).all(...args) as { seq: number; result: string; snap: number }[];
     return rows.map((r) => ({ seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }));
