@@ -19,6 +19,8 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# tsc does not copy the dashboard's static files
+COPY src/http/ui ./dist/http/ui
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
