@@ -30,6 +30,10 @@ export interface WyomingServerOptions {
   maxConnections?: number;
 }
 
+/** Most PCM one connection holds for an utterance (bytes), whatever its format. */
+const MAX_UTTERANCE_BYTES = 16 * 1024 * 1024;
+/** Events received but not yet handled, per connection, before we stop reading the socket. */
+const MAX_PENDING_EVENTS = 64;
 /** Samples per audio-chunk event we send (about 64 ms at 16 kHz). */
 const CHUNK_SAMPLES = 1024;
 
@@ -80,6 +84,9 @@ export class WyomingServer {
     const session = new Session(this.o, socket);
     const decoder = new WyomingDecoder(DEFAULT_LIMITS);
     let chain = Promise.resolve();
+    // events wait their turn behind a running transcription: stop reading past a bound, so a
+    // client that streams faster than we work cannot grow our memory
+    let pending = 0;
     socket.on('data', (chunk: Buffer) => {
       let events: WyomingEvent[];
       try {
@@ -91,7 +98,14 @@ export class WyomingServer {
         socket.removeAllListeners('data');
         return;
       }
-      for (const e of events) chain = chain.then(() => session.handle(e));
+      for (const e of events) {
+        pending++;
+        chain = chain.then(async () => {
+          await session.handle(e);
+          if (--pending < MAX_PENDING_EVENTS / 2 && socket.isPaused()) socket.resume();
+        });
+      }
+      if (pending >= MAX_PENDING_EVENTS) socket.pause();
     });
     socket.on('error', (err) => this.o.log.debug({ module: `wyoming-${this.o.kind}`, err: err.message }, 'client connection error'));
     socket.on('close', () => {
@@ -171,7 +185,7 @@ class Session {
     if (!this.format) throw new InputError('audio-chunk without audio-start');
     if (this.overflow) return;
     const payload = e.payload ?? Buffer.alloc(0);
-    const max = this.o.maxUtteranceS * bytesPerSecond(this.format);
+    const max = Math.min(this.o.maxUtteranceS * bytesPerSecond(this.format), MAX_UTTERANCE_BYTES);
     if (this.bytes + payload.length > max) {
       // drop what we hold now and the rest of this utterance; one error, at audio-stop
       this.overflow = true;

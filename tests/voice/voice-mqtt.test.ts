@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VoiceResponse } from '../../src/core/results.js';
 import { readWav } from '../../src/media/audio/index.js';
+import { MAX_OPEN_STREAMS } from '../../src/sources/voice/audio-source.js';
 import { VoiceService } from '../../src/voice/service.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -41,7 +42,7 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
     t = await startTestApp({
       mqtt: { url: mosq.url },
       satellites: { kitchen: { name: 'Kitchen', media_player: 'media_player.kitchen' }, bedroom: { name: 'Bedroom' } },
-      voice: { enabled: false, tts_url_ttl_s: 3, stream_timeout_s: 0.4, max_utterance_s: 10 },
+      voice: { enabled: false, tts_url_ttl_s: 3, stream_timeout_s: 1.5, max_utterance_s: 10 },
     });
     router = new BackendVoiceRouter(models.asr, models.espeak);
     voice = new VoiceService(t.app.ctx, {
@@ -230,6 +231,17 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
     probe.clear();
     await probe.publish('sarai/voice/kitchen/audio', good);
     await expectSpokenAnswer('kitchen');
+    expect(voice.source.openStreams).toBe(0);
+  });
+
+  it('at most MAX_OPEN_STREAMS streams are open at once, whatever the satellite ids', async () => {
+    const start = JSON.stringify({ rate: 16000, width: 2, channels: 1 });
+    for (let i = 0; i <= MAX_OPEN_STREAMS; i++) await probe.publish(`sarai/voice/crowd_${i}/audio/start`, start);
+    const refused = await probe.waitFor((m) => m.topic === 'sarai/error' && m.payload.toString().includes('already open'), 10_000, 'stream refused');
+    expect(JSON.parse(refused.payload.toString())).toMatchObject({ topic: `sarai/voice/crowd_${MAX_OPEN_STREAMS}/audio/start` });
+    // the open ones end at stream_timeout_s (no audio: an error each) and free their places
+    const ended = (m: { topic: string; payload: Buffer }) => m.topic === 'sarai/error' && /crowd_\d+: the stream ended with no audio/.test(m.payload.toString());
+    await probe.waitFor(() => probe.messages.filter(ended).length === MAX_OPEN_STREAMS, 10_000, 'every crowd stream timed out');
     expect(voice.source.openStreams).toBe(0);
   });
 

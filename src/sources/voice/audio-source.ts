@@ -1,10 +1,15 @@
 import type { Audio } from '../../backends/types.js';
-import { InputError, errorMessage } from '../../core/errors.js';
+import { CapacityError, InputError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { decodePcm, readWav, toSpeechAudio } from '../../media/audio/index.js';
 import type { IncomingMessage, MqttBridge } from '../../mqtt/client.js';
 import { checkId } from '../../mqtt/topics.js';
 import { StreamSession } from './stream-session.js';
+
+/** Streams open at once (any satellite id may stream): bounds memory to this x max_utterance_s. */
+export const MAX_OPEN_STREAMS = 32;
+/** PCM all open streams may hold together (bytes). */
+export const MAX_STREAMS_BYTES = 64 * 1024 * 1024;
 
 /** A complete utterance from one satellite, as 16 kHz mono. */
 export interface Utterance {
@@ -36,6 +41,8 @@ export interface VoiceSourceOptions {
 export class VoiceAudioSource {
   readonly name = 'voice-source';
   private readonly sessions = new Map<string, StreamSession>();
+  /** Bytes all open streams hold together. */
+  private readonly budget = { used: 0, max: MAX_STREAMS_BYTES };
   private unsubscribes: (() => void)[] = [];
   private timer?: NodeJS.Timeout;
 
@@ -56,6 +63,7 @@ export class VoiceAudioSource {
     this.unsubscribes = [];
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    for (const s of this.sessions.values()) s.release();
     this.sessions.clear();
   }
 
@@ -90,7 +98,11 @@ export class VoiceAudioSource {
   private onStart(satellite: string, payload: Buffer): void {
     const format = StreamSession.parseStart(payload);
     const previous = this.sessions.get(satellite);
-    this.sessions.set(satellite, new StreamSession(format, this.o.maxUtteranceS));
+    if (!previous && this.sessions.size >= MAX_OPEN_STREAMS) {
+      throw new CapacityError(`satellite ${satellite}: ${MAX_OPEN_STREAMS} audio streams are already open; stream refused`);
+    }
+    previous?.release();
+    this.sessions.set(satellite, new StreamSession(format, this.o.maxUtteranceS, this.budget));
     if (previous) throw new InputError(`satellite ${satellite}: new audio/start before audio/stop; the previous stream was discarded`);
   }
 
@@ -100,7 +112,9 @@ export class VoiceAudioSource {
     if (payload.length === 0) throw new InputError(`satellite ${satellite}: empty audio/chunk ignored`);
     const wasTooLong = s.tooLong;
     if (!s.add(payload) && !wasTooLong) {
-      throw new InputError(`satellite ${satellite}: utterance longer than ${this.o.maxUtteranceS} s (voice.max_utterance_s); the stream is discarded`);
+      throw new InputError(
+        `satellite ${satellite}: utterance longer than ${this.o.maxUtteranceS} s (voice.max_utterance_s) or than the stream memory bound; the stream is discarded`,
+      );
     }
   }
 
