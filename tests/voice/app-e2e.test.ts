@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
+import { HaServer } from '../fixtures/ha-server.js';
 import { makeTinyAsr } from '../fixtures/onnx/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -53,6 +54,7 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
   let probe: MqttProbe;
   let models: { dir: string; cleanup: () => void };
   let supervisor: Awaited<ReturnType<typeof fakeSupervisor>>;
+  let ha: HaServer;
   let asrText = '';
   const env = { token: process.env['SUPERVISOR_TOKEN'], url: process.env['SUPERVISOR_URL'] };
   const port = (module: string) => Number(t.logs.lines.find((l) => l['module'] === module && l['msg'] === 'Wyoming server listening')?.['port']);
@@ -63,6 +65,8 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     tinyLlamaFile(path.join(models.dir, 'tiny.gguf'));
     asrText = (await makeTinyAsr(path.join(models.dir, 'asr'))).text;
     supervisor = await fakeSupervisor();
+    ha = new HaServer({ token: 'ha-token' });
+    await ha.start();
     process.env['SUPERVISOR_TOKEN'] = 'test-supervisor-token';
     process.env['SUPERVISOR_URL'] = supervisor.url;
     t = await startTestApp({
@@ -74,7 +78,9 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
         tts: { backend: 'espeak', voice: 'en-us' },
       },
       runtime: { threads: 1, onnx_threads: 1 },
-      satellites: { kitchen: { name: 'Kitchen' } },
+      satellites: { kitchen: { name: 'Kitchen', media_player: 'media_player.kitchen' } },
+      homeassistant: { url: ha.url, token: 'ha-token' },
+      http: { host: '127.0.0.1', port: 0, public_url: 'http://sarai.local:8099' },
       wyoming: { enabled: true, host: '127.0.0.1', asr_port: 0, tts_port: 0, announce_host: 'sarai-addon' },
     });
     probe = await MqttProbe.connect(mosq.url, ['sarai/#']);
@@ -83,6 +89,7 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     await probe?.close();
     await t?.stop();
     await supervisor?.close();
+    await ha?.stop();
     await mosq?.stop();
     models?.cleanup();
     for (const [k, v] of [['SUPERVISOR_TOKEN', env.token], ['SUPERVISOR_URL', env.url]] as const) {
@@ -91,7 +98,7 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     }
   });
 
-  it('a WAV on sarai/voice/kitchen/audio is answered through the router: transcript, tiny answer, spoken WAV', async () => {
+  it('a WAV on sarai/voice/kitchen/audio is answered through the router: transcript, tiny answer, spoken WAV, played on the media player', async () => {
     await probe.publish('sarai/voice/kitchen/audio', espeakWav('turn on the lights'));
     const transcript = await probe.waitForTopic('sarai/voice/kitchen/transcript', 30_000);
     expect(transcript.payload.toString()).toBe(asrText);
@@ -99,6 +106,16 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     expect(response).toMatchObject({ satellite: 'kitchen', transcript: asrText, route: 'tiny' });
     expect(response['error']).toBeUndefined();
     expect(String(response['text']).length).toBeGreaterThan(0);
+    // the satellite's media player is told to play the TTS URL, over HA's websocket
+    const url = String(response['tts_url']);
+    expect(url).toMatch(/^http:\/\/sarai\.local:8099\/media\/tts\/[A-Za-z0-9_-]{32}\.wav$/);
+    await ha.waitUntil(() => ha.serviceCalls.some((c) => c.service === 'play_media'), 10_000, 'play_media');
+    expect(ha.serviceCalls.find((c) => c.service === 'play_media')).toEqual({
+      domain: 'media_player',
+      service: 'play_media',
+      service_data: { media_content_id: url, media_content_type: 'music' },
+      target: { entity_id: 'media_player.kitchen' },
+    });
     const tts = await probe.waitForTopic('sarai/voice/kitchen/tts');
     const p = ffprobe(tts.payload);
     expect(p).toMatchObject({ codec: 'pcm_s16le', bitsPerSample: 16 });
