@@ -18,7 +18,7 @@ import { ClipSource } from './sources/clip.js';
 import { timelineFeature } from './publishers/timeline/index.js';
 import { frigateFeature } from './sources/frigate/index.js';
 import { homeAssistantFeature } from './sources/homeassistant/index.js';
-import { voiceFeature } from './voice/feature.js';
+import { voiceFeature, wyomingFeature } from './voice/feature.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 
@@ -34,7 +34,8 @@ const FEATURES: Feature[] = [
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
-  (ctx) => voiceFeature(ctx), // sarai/voice/<satellite>/audio -> stt -> answer -> tts; Wyoming ASR/TTS servers
+  (ctx) => voiceFeature(ctx), // sarai/voice/<satellite>/audio -> stt -> answer -> tts, TTS URLs, satellite devices
+  (ctx) => wyomingFeature(ctx), // Wyoming ASR/TTS servers for HA Assist, announced to the Supervisor
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];
 

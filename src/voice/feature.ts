@@ -16,10 +16,12 @@ function playMediaFor(ctx: AppContext): PlayMedia | undefined {
   };
 }
 
-/** Voice over MQTT and the Wyoming servers, both on the router's stt / answer / tts path. */
-export function voiceFeature(ctx: AppContext): Service[] {
-  const services: Service[] = [];
-  if (ctx.config.voice.enabled) services.push(new VoiceService(ctx, { router: ctx.router, playMedia: playMediaFor(ctx) }));
-  if (ctx.config.wyoming.enabled) services.push(new WyomingService(ctx, ctx.router));
-  return services;
+/** Satellite voice over MQTT on the router's stt / answer / tts path (voice.enabled). */
+export function voiceFeature(ctx: AppContext): Service | undefined {
+  return ctx.config.voice.enabled ? new VoiceService(ctx, { router: ctx.router, playMedia: playMediaFor(ctx) }) : undefined;
+}
+
+/** SARAi's Wyoming ASR and TTS servers for Home Assistant Assist (wyoming.enabled). */
+export function wyomingFeature(ctx: AppContext): Service | undefined {
+  return ctx.config.wyoming.enabled ? new WyomingService(ctx, ctx.router) : undefined;
 }
