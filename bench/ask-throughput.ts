@@ -1,0 +1,143 @@
+/**
+ * Tokens/s of the full sarai/ask path (MQTT publish on a real mosquitto -> AskSource ->
+ * LlamaBackend -> answer JSON back over MQTT) against raw node-llama-cpp (LlamaChatSession on
+ * the same model, same threads, context, system prompt and token count), in one run.
+ * Runs alternate (raw, ask, raw, ask...) so load from other processes hits both alike; the
+ * best round of each shows the intrinsic cost on a busy machine, the median the typical one.
+ * Target: ratio >= 0.95.   npx tsx bench/ask-throughput.ts [model.gguf]
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LlamaChatSession } from 'node-llama-cpp';
+import { DEFAULT_SYSTEM_PROMPT, LlamaBackend } from '../src/backends/llama/backend.js';
+import { disposeSharedLlama, sharedLlama } from '../src/backends/llama/runtime.js';
+import { configFromObject } from '../src/config/load.js';
+import { ErrorReporter } from '../src/core/error-reporter.js';
+import { Metrics } from '../src/core/metrics.js';
+import type { AskAnswer } from '../src/core/results.js';
+import { createLogger } from '../src/log/logger.js';
+import { MqttBridge } from '../src/mqtt/client.js';
+import { AskSource, askText, backendGenerate } from '../src/sources/ask.js';
+import { tempModelDir, tinyLlamaFile } from '../tests/fixtures/gguf/tiny-llama.js';
+import { haveMosquitto, startMosquitto } from '../tests/helpers/mosquitto.js';
+import { MqttProbe } from '../tests/helpers/mqtt-probe.js';
+
+const ROUNDS = 9;
+const MAX_TOKENS = 128;
+const THREADS = 1;
+const CONTEXT = 1024;
+const QUESTION = 'What is a good temperature for a bedroom at night?';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const tmp = tempModelDir('sarai-bench-');
+const models: [string, string][] = [];
+if (process.argv[2]) models.push(['given', path.resolve(process.argv[2])]);
+else {
+  const real = path.resolve(repoRoot, '../shared/models/llama-2-tiny-random.gguf');
+  if (existsSync(real)) models.push(['llama-2-tiny-random (32k SPM vocab)', real]);
+  models.push(['generated tiny llama (64-dim)', tinyLlamaFile(path.join(tmp.dir, 'tiny.gguf'))]);
+}
+
+const log = createLogger('silent');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function benchModel(label: string, file: string): Promise<string[]> {
+  const config = configFromObject(
+    { models: { tiny: { backend: 'llama', gguf_file: file, context_length: CONTEXT, max_tokens: MAX_TOKENS, temperature: 0, timeout_s: 300 } }, runtime: { threads: THREADS, probe_load: false } },
+    'bench',
+  );
+  const spec = config.models['tiny'];
+  if (!spec) throw new Error('no tiny');
+
+  // the bridge's path (loaded first; BENCH_RAW_FIRST=1 loads the raw model first: the order made no difference)
+  const backend = new LlamaBackend({ role: 'tiny', spec, modelPath: file, runtime: config.runtime, log });
+  if (!process.env['BENCH_RAW_FIRST']) await backend.start();
+
+  // raw node-llama-cpp (its own model + context; the same process-wide Llama)
+  const llama = await sharedLlama(config.runtime);
+  const rawModel = await llama.loadModel({ modelPath: file });
+  const rawCtx = await rawModel.createContext({ contextSize: CONTEXT, sequences: 1, threads: THREADS });
+  const rawSeq = rawCtx.getSequence();
+  await backend.start();
+  const raw = async (): Promise<number> => {
+    const session = new LlamaChatSession({ contextSequence: rawSeq, autoDisposeSequence: false, systemPrompt: DEFAULT_SYSTEM_PROMPT });
+    let tokens = 0;
+    const t0 = performance.now();
+    await session.prompt(QUESTION, { maxTokens: MAX_TOKENS, temperature: 0, onToken: (t) => (tokens += t.length) });
+    const s = (performance.now() - t0) / 1000;
+    session.dispose({ disposeSequence: false });
+    await rawSeq.clearHistory();
+    if (process.env["BENCH_DEBUG"]) console.log("raw", tokens, "tokens", (s * 1000).toFixed(0), "ms");
+    return tokens / s;
+  };
+
+  let viaMqtt: (() => Promise<number>) | undefined;
+  let cleanup = async () => {};
+  if (haveMosquitto()) {
+    const broker = await startMosquitto();
+    const metrics = new Metrics();
+    const bridge = new MqttBridge({ url: broker.url, baseTopic: 'sarai', protocolVersion: 5, keepaliveS: 30, reconnectMaxMs: 2000, maxPayloadBytes: 1 << 20 }, log, metrics);
+    await bridge.connect();
+    const source = new AskSource({ mqtt: bridge, errors: new ErrorReporter(bridge, log, metrics), log, generate: backendGenerate(backend) });
+    await source.start();
+    const probe = await MqttProbe.connect(broker.url, ['sarai/answer'], 5);
+    let n = 0;
+    viaMqtt = async () => {
+      const id = `b${n++}`;
+      const got = probe.waitForTopic('sarai/answer', 120_000, (m) => (JSON.parse(m.payload.toString()) as AskAnswer).id === id);
+      const t0 = performance.now();
+      await probe.publish('sarai/ask', JSON.stringify({ text: QUESTION, id }));
+      const a = JSON.parse((await got).payload.toString()) as AskAnswer;
+      if (a.error) throw new Error(a.error);
+      return a.tokens / ((performance.now() - t0) / 1000);
+    };
+    cleanup = async () => {
+      await source.stop();
+      await probe.close();
+      await bridge.close();
+      await broker.stop();
+    };
+  }
+  const viaFunction = async (): Promise<number> => {
+    const t0 = performance.now();
+    const a = await askText(backendGenerate(backend), { text: QUESTION, id: 'f' });
+    if (a.error) throw new Error(a.error);
+    return a.tokens / ((performance.now() - t0) / 1000);
+  };
+
+  await raw(); // warm both paths once
+  await (viaMqtt ?? viaFunction)();
+  const r: number[] = [];
+  const a: number[] = [];
+  const f: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    r.push(await raw());
+    a.push(await (viaMqtt ?? viaFunction)());
+    if (viaMqtt) f.push(await viaFunction());
+  }
+  await cleanup();
+  await backend.dispose();
+  await rawCtx.dispose();
+  await rawModel.dispose();
+  const path_ = viaMqtt ? 'sarai/ask over mosquitto' : 'askText (no mosquitto here)';
+  const best = (xs: number[]) => Math.max(...xs);
+  const row = (name: string, xs: number[]) =>
+    `  ${name.padEnd(30)} best ${best(xs).toFixed(0).padStart(6)} tok/s  median ${median(xs).toFixed(0).padStart(6)} tok/s   [${xs.map((x) => x.toFixed(0)).join(', ')}]`;
+  return [
+    `${label}: ${MAX_TOKENS} tokens x ${ROUNDS} rounds, threads ${THREADS}, n_ctx ${CONTEXT}`,
+    row('raw node-llama-cpp (baseline)', r),
+    row(path_, a),
+    ...(f.length ? [row('askText (no MQTT)', f)] : []),
+    `  ratio ask/raw: best ${(best(a) / best(r)).toFixed(3)}, median ${(median(a) / median(r)).toFixed(3)}   (target >= 0.95)`,
+  ];
+}
+
+const lines: string[] = [];
+try {
+  for (const [label, file] of models) lines.push(...(await benchModel(label, file)));
+} finally {
+  await disposeSharedLlama();
+  tmp.cleanup();
+}
+process.stdout.write(`${lines.join('\n')}\n`);
