@@ -9,7 +9,7 @@ import { CameraDefaultsSection, RouterSection, SchedulerSection, TimelineSection
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ default: './data', description: 'timeline database, snapshots and TTS audio' }),
-    models_dir: Type.String({ default: './models' }),
+    models_dir: Type.String({ default: './models', description: 'model weights; relative paths are resolved against the config file' }),
     mqtt: MqttSection,
     http: HttpSection,
     homeassistant: HomeAssistantSection,

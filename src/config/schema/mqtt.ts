@@ -2,46 +2,46 @@ import { Type } from '@sinclair/typebox';
 import { Section, Url } from './common.js';
 
 export const MqttSection = Section({
-  url: Type.Optional(Url),
-  username: Type.String({ default: '' }),
-  password: Type.String({ default: '' }),
+  url: Type.Optional(Type.String({ minLength: 1, pattern: '^[a-z][a-z0-9+.-]*://', description: 'broker URL (mqtt://, mqtts://); absent: start the embedded broker' })),
+  username: Type.String({ default: '', description: 'broker user name' }),
+  password: Type.String({ default: '', description: 'broker password (never logged)' }),
   client_id: Type.String({ default: '', description: 'empty: sarai_<base_topic>_<random>' }),
-  base_topic: Type.String({ default: 'sarai', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$' }),
-  discovery_prefix: Type.String({ default: 'homeassistant', pattern: '^[A-Za-z0-9_-]+$' }),
-  discovery: Type.Boolean({ default: true }),
+  base_topic: Type.String({ default: 'sarai', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', description: 'prefix of every SARAi topic' }),
+  discovery_prefix: Type.String({ default: 'homeassistant', pattern: '^[A-Za-z0-9_-]+$', description: 'Home Assistant discovery prefix' }),
+  discovery: Type.Boolean({ default: true, description: 'publish Home Assistant MQTT discovery' }),
   embedded: Section({
-    host: Type.String({ default: '127.0.0.1' }),
+    host: Type.String({ default: '127.0.0.1', description: 'address the embedded broker listens on' }),
     port: Type.Integer({ default: 1883, minimum: 0, maximum: 65535, description: '0 picks a free port' }),
   }),
-  max_payload_mb: Type.Number({ default: 16, exclusiveMinimum: 0, maximum: 256 }),
-  keepalive_s: Type.Integer({ default: 30, minimum: 5, maximum: 3600 }),
-  reconnect_max_ms: Type.Integer({ default: 30_000, minimum: 500, maximum: 600_000 }),
+  max_payload_mb: Type.Number({ default: 16, exclusiveMinimum: 0, maximum: 256, description: 'larger MQTT messages are rejected with a message on <base>/error' }),
+  keepalive_s: Type.Integer({ default: 30, minimum: 5, maximum: 3600, description: 'MQTT keepalive (s)' }),
+  reconnect_max_ms: Type.Integer({ default: 30_000, minimum: 500, maximum: 600_000, description: 'longest wait between reconnects; backoff starts at 500 ms' }),
 });
 export const HttpSection = Section({
-  host: Type.String({ default: '0.0.0.0' }),
+  host: Type.String({ default: '0.0.0.0', description: 'address the HTTP server (UI, API, metrics, TTS audio) listens on' }),
   port: Type.Integer({ default: 8099, minimum: 0, maximum: 65535, description: '0 picks a free port' }),
   token: Type.String({ default: '', description: 'bearer token for the UI/API when not behind ingress' }),
   public_url: Type.String({ default: '', description: 'base URL HA media players use to fetch TTS audio' }),
 });
 export const HomeAssistantSection = Section({
-  url: Type.String({ default: '' }),
-  token: Type.String({ default: '' }),
+  url: Type.String({ default: '', description: 'Home Assistant base URL for the websocket and REST API (add-on: the Supervisor proxy)' }),
+  token: Type.String({ default: '', description: 'long-lived access token (add-on: SUPERVISOR_TOKEN)' }),
 });
 export const FrigateSection = Section({
-  enabled: Type.Boolean({ default: false }),
-  topic_prefix: Type.String({ default: 'frigate', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$' }),
+  enabled: Type.Boolean({ default: false, description: 'listen to Frigate events, reviews and snapshots' }),
+  topic_prefix: Type.String({ default: 'frigate', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', description: 'Frigate MQTT topic prefix' }),
 });
 export const LogSection = Section({
   level: Type.Union(
     [Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
-    { default: 'info' },
+    { default: 'info', description: 'JSON lines on stdout; secrets are redacted' },
   ),
 });
 export const WyomingSection = Section({
-  enabled: Type.Boolean({ default: true }),
-  host: Type.String({ default: '0.0.0.0' }),
-  asr_port: Type.Integer({ default: 10310, minimum: 0, maximum: 65535 }),
-  tts_port: Type.Integer({ default: 10210, minimum: 0, maximum: 65535 }),
+  enabled: Type.Boolean({ default: true, description: 'serve the Wyoming protocol (ASR and TTS) for Home Assistant Assist' }),
+  host: Type.String({ default: '0.0.0.0', description: 'address the Wyoming servers listen on' }),
+  asr_port: Type.Integer({ default: 10310, minimum: 0, maximum: 65535, description: 'Wyoming speech-to-text port' }),
+  tts_port: Type.Integer({ default: 10210, minimum: 0, maximum: 65535, description: 'Wyoming text-to-speech port' }),
   languages: Type.Array(Type.String({ pattern: '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$' }), { default: ['en'], description: 'languages announced in the Wyoming info' }),
   announce: Type.Boolean({ default: true, description: 'as an add-on: announce the Wyoming servers to Home Assistant (Supervisor discovery)' }),
   announce_host: Type.String({ default: '', description: 'host in the announced tcp:// URI; empty: this container hostname' }),
