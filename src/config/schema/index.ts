@@ -8,8 +8,8 @@ import { CameraDefaultsSection, RouterSection, SchedulerSection, TimelineSection
 /** The one configuration schema: YAML file, add-on options and defaults all go through it. */
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({ default: './data', description: 'timeline database, snapshots and TTS audio' }),
-    models_dir: Type.String({ default: './models', description: 'model weights; relative paths are resolved against the config file' }),
+    data_dir: Type.String({ default: './data', description: 'timeline database, snapshots and TTS audio; relative like models_dir' }),
+    models_dir: Type.String({ default: './models', description: 'model weights; a relative path is taken from the config file\'s folder (the working directory for the default file)' }),
     mqtt: MqttSection,
     http: HttpSection,
     homeassistant: HomeAssistantSection,
