@@ -1,4 +1,5 @@
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { loadSharp } from '../media/sharp.js';
 import { errorMessage, InputError } from '../core/errors.js';
 
 /** Bigger images are refused before decoding (bytes). */
@@ -30,6 +31,7 @@ export interface RemoteImage {
  * Anything else is an InputError naming the image (`label`).
  */
 export async function prepareRemoteImage(bytes: Buffer, maxSide: number, label: string): Promise<RemoteImage> {
+  const sharp = await loadSharp();
   if (bytes.length === 0) throw new InputError(`${label} is empty`);
   if (bytes.length > MAX_REMOTE_IMAGE_BYTES) {
     throw new InputError(`${label} is ${(bytes.length / 1_048_576).toFixed(1)} MB; the limit is ${MAX_REMOTE_IMAGE_BYTES / 1_048_576} MB`);

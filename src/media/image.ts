@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from './sharp.js';
 import { InputError } from '../core/errors.js';
 import { dHashFromGrey9x8 } from './image-hash.js';
 import { sniffImage, type ImageFormat } from './image-magic.js';
@@ -31,6 +31,7 @@ export interface PreparedImage {
  * InputError with a message fit for `sarai/error` for anything else.
  */
 export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise<PreparedImage> {
+  const sharp = await loadSharp();
   if (bytes.length === 0) throw new InputError('empty payload: expected JPEG, PNG or WebP bytes');
   if (bytes.length > opts.maxBytes) {
     throw new InputError(`image of ${(bytes.length / 1_048_576).toFixed(1)} MB exceeds the limit of ${(opts.maxBytes / 1_048_576).toFixed(1)} MB`);

@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { loadSharp } from '../../media/sharp.js';
 import { errorMessage, InputError } from '../../core/errors.js';
 import type { RgbImage } from './host-protocol.js';
 
@@ -13,6 +13,7 @@ export const MAX_IMAGE_PIXELS = 50_000_000;
  * model's input; this bounds memory and time). Anything sharp cannot read is an InputError.
  */
 export async function decodeImage(bytes: Buffer, maxSide: number, label: string): Promise<RgbImage> {
+  const sharp = await loadSharp();
   if (bytes.length === 0) throw new InputError(`${label} is empty`);
   if (bytes.length > MAX_IMAGE_BYTES) {
     throw new InputError(`${label} is ${(bytes.length / 1_048_576).toFixed(1)} MB; the limit is ${MAX_IMAGE_BYTES / 1_048_576} MB`);
