@@ -5,6 +5,8 @@
  * Runs alternate (raw, ask, raw, ask...) so load from other processes hits both alike; the
  * best round of each shows the intrinsic cost on a busy machine, the median the typical one.
  * Target: ratio >= 0.95.   npx tsx bench/ask-throughput.ts [model.gguf]
+ * NODELAY=1 sets TCP_NODELAY on the bridge's and the asker's MQTT sockets: without it Nagle's
+ * algorithm adds ~30-60 ms per question on loopback (MqttBridge should set it; see the report).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -23,8 +25,8 @@ import { tempModelDir, tinyLlamaFile } from '../tests/fixtures/gguf/tiny-llama.j
 import { haveMosquitto, startMosquitto } from '../tests/helpers/mosquitto.js';
 import { MqttProbe } from '../tests/helpers/mqtt-probe.js';
 
-const ROUNDS = 9;
-const MAX_TOKENS = 128;
+const ROUNDS = 7;
+const MAX_TOKENS = 384;
 const THREADS = 1;
 const CONTEXT = 1024;
 const QUESTION = 'What is a good temperature for a bedroom at night?';
@@ -82,6 +84,11 @@ async function benchModel(label: string, file: string): Promise<string[]> {
     const source = new AskSource({ mqtt: bridge, errors: new ErrorReporter(bridge, log, metrics), log, generate: backendGenerate(backend) });
     await source.start();
     const probe = await MqttProbe.connect(broker.url, ['sarai/answer'], 5);
+    if (process.env['NODELAY']) {
+      // reaches into MqttBridge's private client until the bridge sets TCP_NODELAY itself
+      (probe.client as unknown as { stream: { setNoDelay(v: boolean): void } }).stream.setNoDelay(true);
+      (bridge as unknown as { client: { stream: { setNoDelay(v: boolean): void } } }).client.stream.setNoDelay(true);
+    }
     let n = 0;
     viaMqtt = async () => {
       const id = `b${n++}`;
@@ -111,10 +118,17 @@ async function benchModel(label: string, file: string): Promise<string[]> {
   const r: number[] = [];
   const a: number[] = [];
   const f: number[] = [];
+  // each path runs twice in a row and the second run counts: two copies of the model are
+  // loaded, and switching between them costs cache warmth that neither path should be charged
   for (let i = 0; i < ROUNDS; i++) {
+    await raw();
     r.push(await raw());
+    await (viaMqtt ?? viaFunction)();
     a.push(await (viaMqtt ?? viaFunction)());
-    if (viaMqtt) f.push(await viaFunction());
+    if (viaMqtt) {
+      await viaFunction();
+      f.push(await viaFunction());
+    }
   }
   await cleanup();
   await backend.dispose();
@@ -129,6 +143,7 @@ async function benchModel(label: string, file: string): Promise<string[]> {
     row('raw node-llama-cpp (baseline)', r),
     row(path_, a),
     ...(f.length ? [row('askText (no MQTT)', f)] : []),
+    `  fixed cost of the MQTT round trip: ~${((MAX_TOKENS / median(a) - MAX_TOKENS / median(f.length ? f : a)) * 1000).toFixed(1)} ms per question (median ask vs askText)`,
     `  ratio ask/raw: best ${(best(a) / best(r)).toFixed(3)}, median ${(median(a) / median(r)).toFixed(3)}   (target >= 0.95)`,
   ];
 }
