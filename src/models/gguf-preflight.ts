@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import * as llamaCpp from 'node-llama-cpp';
+import { LLAMA_ARCHITECTURES } from './llama-architectures.js';
 import { InputError } from '../core/errors.js';
 
 /**
@@ -53,10 +53,7 @@ const GGML_TYPES: Record<number, [number, number]> = {
   29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
 };
 
-export const SUPPORTED_ARCHITECTURES: ReadonlySet<string> = new Set(
-  // a const enum in the typings, a plain object at runtime
-  Object.values((llamaCpp as unknown as { GgufArchitectureType: Record<string, string> }).GgufArchitectureType),
-);
+export const SUPPORTED_ARCHITECTURES: ReadonlySet<string> = new Set(LLAMA_ARCHITECTURES);
 
 const MAX_TENSORS = 1_000_000;
 const MAX_KV = 100_000;

@@ -105,6 +105,9 @@ export class MqttBridge {
     this.client = client;
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
     client.on('connect', () => {
+      // Nagle's algorithm holds small publishes (answers, states) for up to 40 ms
+      const stream = client.stream as unknown as { setNoDelay?: (on: boolean) => void };
+      stream.setNoDelay?.(true);
       this.reconnectDelay = RECONNECT_MIN_MS;
       client.options.reconnectPeriod = RECONNECT_MIN_MS;
       this.offlineWarned = false;

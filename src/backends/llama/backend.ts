@@ -1,16 +1,14 @@
-import {
-  LlamaChatSession,
-  LlamaCompletion,
-  type ChatHistoryItem,
-  type ChatWrapper,
-  type GbnfJsonSchema,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaJsonSchemaGrammar,
-  type LlamaModel,
-  type Token,
+import type {
+  ChatHistoryItem,
+  ChatWrapper,
+  GbnfJsonSchema,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaJsonSchemaGrammar,
+  LlamaModel,
+  Token,
 } from 'node-llama-cpp';
 
 type JsonGrammar = LlamaJsonSchemaGrammar<GbnfJsonSchema>;
@@ -21,7 +19,7 @@ import { preflightGguf, type GgufSummary } from '../../models/gguf-preflight.js'
 import { probeLoadIsolated } from '../../models/isolated-load.js';
 import { Limiter } from '../../models/limiter.js';
 import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
-import { clearLlamaLog, recentLlamaLog, resolveThreads, sharedLlama, type RuntimeConfig } from './runtime.js';
+import { clearLlamaLog, loadLlamaCpp, recentLlamaLog, resolveThreads, sharedLlama, type RuntimeConfig } from './runtime.js';
 
 /** A short default: node-llama-cpp's own default system prompt is long, and tiny vocabularies make it longer. */
 export const DEFAULT_SYSTEM_PROMPT = 'You are a helpful home assistant. Answer briefly.';
@@ -199,6 +197,7 @@ export class LlamaBackend implements Backend {
       this.checkLength(l.model, req.messages.map((m) => m.content), maxTokens);
       const grammar = req.jsonSchema ? await this.grammar(l.llama, req.jsonSchema) : undefined;
       // resolving the chat wrapper renders the model's Jinja template (~0.2 s on a busy box): once per load
+      const { LlamaChatSession } = await loadLlamaCpp();
       const session = new LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false, systemPrompt: system, ...(l.chatWrapper ? { chatWrapper: l.chatWrapper } : {}) });
       l.chatWrapper ??= session.chatWrapper;
       try {
@@ -224,6 +223,7 @@ export class LlamaBackend implements Backend {
       const maxTokens = req.maxTokens ?? this.opts.spec.max_tokens;
       this.checkLength(l.model, [req.prompt], maxTokens);
       const grammar = req.jsonSchema ? await this.grammar(l.llama, req.jsonSchema) : undefined;
+      const { LlamaCompletion } = await loadLlamaCpp();
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
         const text = await completion.generateCompletion(req.prompt, {

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { getLlama, LlamaLogLevel, type Llama } from 'node-llama-cpp';
+import type { Llama } from 'node-llama-cpp';
 import type { Config } from '../../config/schema/index.js';
 
 export type RuntimeConfig = Config['runtime'];
@@ -22,6 +22,13 @@ export function clearLlamaLog(): void {
   recentLog.length = 0;
 }
 
+let lib: Promise<typeof import('node-llama-cpp')> | undefined;
+/** node-llama-cpp itself, loaded on the first GGUF use (~0.4 s a bridge without one never pays). */
+export function loadLlamaCpp(): Promise<typeof import('node-llama-cpp')> {
+  lib ??= import('node-llama-cpp');
+  return lib;
+}
+
 /**
  * The one Llama per process (node-llama-cpp's bindings are process-wide), created lazily with
  * `gpu: false` unless config.runtime.gpu names one (a software Vulkan driver is otherwise picked
@@ -29,14 +36,16 @@ export function clearLlamaLog(): void {
  */
 export function sharedLlama(runtime: Pick<RuntimeConfig, 'gpu'>): Promise<Llama> {
   if (shared) return shared.llama;
-  const llama = getLlama({
-    gpu: runtime.gpu,
-    logLevel: LlamaLogLevel.warn,
-    logger: (level, message) => {
-      recentLog.push(`${level}: ${message.trim()}`);
-      if (recentLog.length > 40) recentLog.shift();
-    },
-  });
+  const llama = loadLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+    getLlama({
+      gpu: runtime.gpu,
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        recentLog.push(`${level}: ${message.trim()}`);
+        if (recentLog.length > 40) recentLog.shift();
+      },
+    }),
+  );
   shared = { llama };
   llama.catch(() => {
     if (shared?.llama === llama) shared = undefined; // let a later call retry
