@@ -9,4 +9,3 @@ export function Section<T extends Record<string, TSchema>>(props: T, description
   return Type.Object(props, { additionalProperties: false, default: {}, ...(description ? { description } : {}) });
 }
 
-export const Url = Type.String({ minLength: 1, pattern: '^[a-z][a-z0-9+.-]*://' });

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { Section, Url } from './common.js';
+import { Section } from './common.js';
 
 export const MqttSection = Section({
   url: Type.Optional(Type.String({ minLength: 1, pattern: '^[a-z][a-z0-9+.-]*://', description: 'broker URL (mqtt://, mqtts://); absent: start the embedded broker' })),
