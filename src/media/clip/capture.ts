@@ -8,7 +8,7 @@ import { buildClipArgs, checkCameraUrl, type FfmpegInput, type FrameSampling } f
 import { FfmpegError, type FfmpegRunner } from '../ffmpeg/process.js';
 import { redactText, urlSecrets } from '../ffmpeg/stderr.js';
 import { mp4IndexFirst, sniffContainer } from './container.js';
-import { ConcurrencyLimiter } from './limiter.js';
+import { Limiter } from '../../models/limiter.js';
 import { MatroskaError, readMatroska } from './matroska.js';
 
 export interface ClipOptions {
@@ -79,18 +79,29 @@ export class CaptureError extends Error {
  * on how many run at once.
  */
 export class ClipCapture {
-  private readonly limiter: ConcurrencyLimiter;
+  /** Each capture holds a camera connection and an ffmpeg child: a few at once, a few waiting. */
+  private readonly limiter: Limiter;
 
   constructor(
     private readonly runner: FfmpegRunner,
     readonly opts: ClipOptions,
     private readonly log: Logger,
   ) {
-    this.limiter = new ConcurrencyLimiter(opts.maxConcurrent, opts.maxWaiting);
+    this.limiter = new Limiter('clip captures', opts.maxConcurrent, opts.maxWaiting);
   }
 
   get active(): number {
     return this.limiter.active;
+  }
+
+  /** Runs `task` in a capture slot; beyond the waiting room a CapacityError says no at once. */
+  private async limited<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.limiter.acquire(signal);
+    try {
+      return await task();
+    } finally {
+      release();
+    }
   }
 
   /** Checks a clip length (s) asked for from outside; returns it as a number. */
@@ -112,7 +123,7 @@ export class ClipCapture {
     const o = this.opts;
     const sampling: FrameSampling =
       o.sampling.mode === 'fixed' ? { mode: 'fixed', fps: Math.min(o.sampling.fps, o.maxFrames / secs) } : o.sampling;
-    return this.limiter.run(async () => {
+    return this.limited(async () => {
       const input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs: o.socketTimeoutMs, ...(o.legacyRtspTimeout ? { legacyTimeout: true } : {}) };
       try {
         return await this.run(input, secs, sampling, undefined, urlSecrets(url), signal);
@@ -131,7 +142,7 @@ export class ClipCapture {
   async extract(bytes: Buffer, signal?: AbortSignal): Promise<Clip> {
     const container = sniffContainer(bytes);
     if (!container) throw new InputError('clip bytes are neither MP4 nor Matroska/WebM');
-    return this.limiter.run(async () => {
+    return this.limited(async () => {
       // an MP4 with its index at the end cannot be read from a pipe: give ffmpeg a private file
       const needsFile = container === 'mp4' && !mp4IndexFirst(bytes);
       const dir = needsFile ? await mkdtemp(join(this.opts.tempDir ?? tmpdir(), 'sarai-clip-')) : undefined;
