@@ -5,8 +5,8 @@
  * Runs alternate (raw, ask, raw, ask...) so load from other processes hits both alike; the
  * best round of each shows the intrinsic cost on a busy machine, the median the typical one.
  * Target: ratio >= 0.95.   npx tsx bench/ask-throughput.ts [model.gguf]
- * NODELAY=1 sets TCP_NODELAY on the bridge's and the asker's MQTT sockets: without it Nagle's
- * algorithm adds ~30-60 ms per question on loopback (MqttBridge should set it; see the report).
+ * TCP_NODELAY is on for the bridge (MqttBridge), the asker and the broker (set_tcp_nodelay in
+ * tests/helpers/mosquitto.ts): with Nagle's algorithm each hop holds small answers up to 40 ms.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -84,11 +84,8 @@ async function benchModel(label: string, file: string): Promise<string[]> {
     const source = new AskSource({ mqtt: bridge, errors: new ErrorReporter(bridge, log, metrics), log, generate: backendGenerate(backend) });
     await source.start();
     const probe = await MqttProbe.connect(broker.url, ['sarai/answer'], 5);
-    if (process.env['NODELAY']) {
-      // reaches into MqttBridge's private client until the bridge sets TCP_NODELAY itself
-      (probe.client as unknown as { stream: { setNoDelay(v: boolean): void } }).stream.setNoDelay(true);
-      (bridge as unknown as { client: { stream: { setNoDelay(v: boolean): void } } }).client.stream.setNoDelay(true);
-    }
+    // the asker stands for a client such as Home Assistant's; MqttBridge sets TCP_NODELAY itself
+    (probe.client as unknown as { stream: { setNoDelay(v: boolean): void } }).stream.setNoDelay(true);
     let n = 0;
     viaMqtt = async () => {
       const id = `b${n++}`;

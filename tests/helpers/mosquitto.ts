@@ -43,7 +43,7 @@ export async function startMosquitto(opts: { maxPacketMb?: number; port?: number
   const conf = path.join(dir, 'mosquitto.conf');
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', `message_size_limit ${(opts.maxPacketMb ?? 64) * 1_048_576}`, ''].join('\n'),
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', `message_size_limit ${(opts.maxPacketMb ?? 64) * 1_048_576}`, ''].join('\n'),
   );
   const bin = requireProgram(MOSQUITTO_BIN) ? MOSQUITTO_BIN : 'mosquitto';
   const child: ChildProcess = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
