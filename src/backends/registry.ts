@@ -3,6 +3,7 @@ import { BackendError, CapacityError, DisposedError, errorMessage, InputError, T
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { Limiter } from '../models/limiter.js';
+import { untilAborted } from '../core/abort.js';
 import { CircuitBreaker, type CircuitState } from './circuit.js';
 import { BackendMetrics } from './registry-metrics.js';
 import type { Backend, BackendHealth, Capability } from './types.js';
@@ -390,26 +391,4 @@ function outcomeOf(err: unknown): string {
   if (err instanceof CapacityError) return 'busy';
   if (err instanceof InputError) return 'bad_input';
   return 'error';
-}
-
-/** Settles with `work`, or rejects with the signal's reason as soon as it aborts (a hung backend cannot hold the caller). */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

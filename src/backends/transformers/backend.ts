@@ -2,6 +2,7 @@ import type { ModelConfig } from '../../config/schema/index.js';
 import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { Limiter } from '../../models/limiter.js';
+import { untilAborted } from '../../core/abort.js';
 import type {
   Audio,
   Backend,
@@ -382,24 +383,6 @@ function downloadProgressLogger(log: Logger, role: string, model: string): (info
   };
 }
 
-/** Resolves/rejects with `work`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
-}
 
 /**
  * Speech models' first convolution needs a minimum window (wav2vec2: 400 samples); a very
