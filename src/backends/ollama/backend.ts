@@ -6,7 +6,8 @@ import { prepareRemoteImage } from '../image-payload.js';
 import { describeBody } from '../http-body.js';
 import { checkSchema, parseJsonAnswer } from '../json-answer.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
-import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
+import { RemoteBackend } from '../remote-backend.js';
+import type { Backend, Capability, GenerateRequest, GenerateResult } from '../types.js';
 
 /** How long start() waits for GET /api/version (ms). */
 const PROBE_TIMEOUT_MS = 10_000;
@@ -26,30 +27,16 @@ export interface OllamaBackendOptions {
  * /api/embed. Each call gets its own client whose fetch carries the call's AbortSignal
  * (deadline timeout_s, the caller's abort, dispose). Errors name what the server said.
  */
-export class OllamaBackend implements Backend {
+export class OllamaBackend extends RemoteBackend implements Backend {
   readonly kind = 'ollama';
-  readonly role: string;
-  readonly model: string;
   readonly capabilities: ReadonlySet<Capability>;
   private readonly host: string;
-  private state: BackendHealth = { state: 'idle' };
-  private disposed = false;
-  private readonly lifetime = new AbortController();
 
   constructor(private readonly opts: OllamaBackendOptions) {
-    this.role = opts.role;
-    this.model = opts.spec.name || opts.spec.model || opts.role;
+    super(opts.role, opts.spec);
     // Ollama's chat API has no audio input, whatever the role says.
     this.capabilities = new Set([...remoteCapabilities(opts.role, opts.spec)].filter((c) => c !== 'audio_in' && c !== 'audio_out'));
     this.host = opts.spec.url.replace(/\/+$/, '');
-  }
-
-  private get wireModel(): string {
-    return this.opts.spec.model || this.opts.spec.name;
-  }
-
-  health(): BackendHealth {
-    return { ...this.state };
   }
 
   /** Checks the server answers /api/version and warns when the model is not pulled there. */
@@ -156,18 +143,6 @@ export class OllamaBackend implements Backend {
     }
   }
 
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.lifetime.abort(new DisposedError(`${this.role}: backend disposed`));
-    this.state = { state: 'idle' };
-    return Promise.resolve();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
-  }
-
   // --- internals ---
 
   private options(req: GenerateRequest): Partial<Options> {
@@ -186,12 +161,6 @@ export class OllamaBackend implements Backend {
       ...(this.opts.spec.api_key ? { headers: { authorization: `Bearer ${this.opts.spec.api_key}` } } : {}),
       fetch: (input, init) => f(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
     });
-  }
-
-  private callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.opts.spec.timeout_s} s (timeout_s)`)), this.opts.spec.timeout_s * 1000);
-    return { signal: AbortSignal.any([timeout.signal, this.lifetime.signal, ...(caller ? [caller] : [])]), done: () => clearTimeout(timer) };
   }
 
   /** Named errors from what the client threw: an abort's reason, the server's {error}, a dead connection. */
@@ -220,12 +189,4 @@ export class OllamaBackend implements Backend {
     return new BackendError(`${this.role}: ${m}`);
   }
 
-  private fail(err: unknown): unknown {
-    if (!(err instanceof InputError)) this.state = { state: this.state.state === 'failed' ? 'failed' : 'ready', lastError: errorMessage(err) };
-    return err;
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new DisposedError(`${this.role}: backend disposed`);
-  }
 }

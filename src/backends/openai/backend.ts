@@ -1,11 +1,12 @@
 import type { ModelConfig } from '../../config/schema/index.js';
-import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
+import { BackendError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
 import { redactUrl, type Logger } from '../../log/logger.js';
 import { prepareRemoteImage } from '../image-payload.js';
 import { describeBody } from '../http-body.js';
 import { checkSchema, parseJsonAnswer } from '../json-answer.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
-import type { Audio, Backend, BackendHealth, Capability, GenerateRequest, GenerateResult, TranscribeResult } from '../types.js';
+import { RemoteBackend } from '../remote-backend.js';
+import type { Audio, Backend, Capability, GenerateRequest, GenerateResult, TranscribeResult } from '../types.js';
 import { sseData } from './sse.js';
 import { writeWav16 } from '../../media/audio/wav-writer.js';
 
@@ -47,33 +48,17 @@ interface ChatChunk {
  * request is an InputError, the rest (5xx, HTML, bad JSON, a stream cut short, a deadline)
  * a BackendError or TimeoutError. models.<role>.url ends in /v1.
  */
-export class OpenAIBackend implements Backend {
+export class OpenAIBackend extends RemoteBackend implements Backend {
   readonly kind = 'openai';
-  readonly role: string;
-  readonly model: string;
   readonly capabilities: ReadonlySet<Capability>;
   private readonly base: string;
   private readonly fetch: typeof fetch;
-  private state: BackendHealth = { state: 'idle' };
-  private disposed = false;
-  /** Aborts in-flight requests on dispose. */
-  private readonly lifetime = new AbortController();
 
   constructor(private readonly opts: OpenAIBackendOptions) {
-    this.role = opts.role;
-    this.model = opts.spec.name || opts.spec.model || opts.role;
+    super(opts.role, opts.spec);
     this.capabilities = remoteCapabilities(opts.role, opts.spec);
     this.base = opts.spec.url.replace(/\/+$/, '');
     this.fetch = opts.fetch ?? fetch;
-  }
-
-  /** The model name sent in requests (`model`), or the server's only model when empty. */
-  private get wireModel(): string {
-    return this.opts.spec.model || this.opts.spec.name;
-  }
-
-  health(): BackendHealth {
-    return { ...this.state };
   }
 
   /** Checks the server answers GET /models; the model need not be listed (llama-server names it by file). */
@@ -152,18 +137,6 @@ export class OpenAIBackend implements Backend {
     } finally {
       done();
     }
-  }
-
-  async dispose(): Promise<void> {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.lifetime.abort(new DisposedError(`${this.role}: backend disposed`));
-    this.state = { state: 'idle' };
-    return Promise.resolve();
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.dispose();
   }
 
   // --- internals ---
@@ -281,13 +254,6 @@ export class OpenAIBackend implements Backend {
     return { text, tokens: tokens || chunks };
   }
 
-  private callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.opts.spec.timeout_s} s (timeout_s)`)), this.opts.spec.timeout_s * 1000);
-    const signal = AbortSignal.any([timeout.signal, this.lifetime.signal, ...(caller ? [caller] : [])]);
-    return { signal, done: () => clearTimeout(timer) };
-  }
-
   /** An abort becomes the named reason (TimeoutError, DisposedError, the caller's own). */
   private mapAbort(err: unknown, signal: AbortSignal, ms: number, caller?: AbortSignal): unknown {
     if (!signal.aborted) return err;
@@ -299,13 +265,4 @@ export class OpenAIBackend implements Backend {
     return err;
   }
 
-  /** Request errors are kept for the problem sensor; the backend stays usable. */
-  private fail(err: unknown): unknown {
-    if (!(err instanceof InputError)) this.state = { state: this.state.state === 'failed' ? 'failed' : 'ready', lastError: errorMessage(err) };
-    return err;
-  }
-
-  private assertLive(): void {
-    if (this.disposed) throw new DisposedError(`${this.role}: backend disposed`);
-  }
 }
