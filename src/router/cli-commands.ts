@@ -3,7 +3,8 @@ import { resolveDir, type LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
 import { createLogger } from '../log/logger.js';
 import { createModelLayer, startModelLayer, stopModelLayer } from './model-layer.js';
-import type { Routed } from './types.js';
+import type { GenerateResult } from '../backends/types.js';
+import type { ModelRouter, Routed } from './types.js';
 
 /** Largest image `sarai describe` reads (bytes). */
 const MAX_IMAGE_FILE_BYTES = 32 * 1024 * 1024;
@@ -41,7 +42,7 @@ export async function describeCommand(loaded: LoadedConfig, file: string, opts: 
     return { code: 2 };
   }
   const prompt = opts.prompt ?? loaded.config.camera_defaults.prompt;
-  return withRouter(loaded, opts.json, (router) => router.describe({ prompt, images: [bytes] }));
+  return runWithRouter(loaded, textOutput(opts.json), (router) => router.describe({ prompt, images: [bytes] }));
 }
 
 /** `sarai ask <text>`: a question through the router (tier classification, fallbacks). */
@@ -51,31 +52,49 @@ export async function askCommand(loaded: LoadedConfig, text: string, opts: AskCl
     streamed = true;
     process.stdout.write(t);
   } : undefined;
-  return withRouter(loaded, opts.json, (router) => router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) }), () => streamed);
+  return runWithRouter(loaded, { ...textOutput(opts.json), streamed: () => streamed }, (router) =>
+    router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) }),
+  );
 }
 
-async function withRouter(
-  loaded: LoadedConfig,
-  json: boolean | undefined,
-  run: (router: ReturnType<typeof createModelLayer>['router']) => Promise<Routed<{ text: string; json?: unknown }>>,
-  streamed: () => boolean = () => false,
-): Promise<CliOutcome> {
+/** A generated answer: its text, plus the parsed JSON when there is one. */
+function textOutput(json: boolean | undefined): RoutedOutput<GenerateResult> {
+  return { ...(json !== undefined ? { json } : {}), text: (r) => r.value.text, fields: (r) => ({ json: r.value.json }) };
+}
+
+/** How a command shows its routed result: the text line, and extra fields for `--json`. */
+export interface RoutedOutput<T> {
+  json?: boolean;
+  text: (r: Routed<T>) => string;
+  fields?: (r: Routed<T>) => Record<string, unknown>;
+  /** True when the text was already streamed to stdout. */
+  streamed?: () => boolean;
+}
+
+/**
+ * Runs one routed call for a CLI command on a model layer of its own (no MQTT, no HTTP):
+ * the answer on stdout, `route (model), latency; reason` on stderr, or all of it as one JSON
+ * object; errors as `sarai: Name: message` and exit code 1. Shared by describe/ask and the
+ * voice commands.
+ */
+export async function runWithRouter<T>(loaded: LoadedConfig, out: RoutedOutput<T>, run: (router: ModelRouter) => Promise<Routed<T>>): Promise<CliOutcome> {
   // Logs go to stderr (warnings only) so stdout holds just the answer.
   const log = createLogger(loaded.config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);
   const layer = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log, undefined, { baseDir: loaded.baseDir });
   try {
     await startModelLayer(layer);
     const r = await run(layer.router);
-    if (json) {
-      process.stdout.write(`${JSON.stringify({ text: r.value.text, json: r.value.json, route: r.route, model: r.model, latency_ms: r.latencyMs, reason: r.reason })}\n`);
+    const text = out.text(r);
+    if (out.json) {
+      process.stdout.write(`${JSON.stringify({ text, ...out.fields?.(r), route: r.route, model: r.model, latency_ms: r.latencyMs, reason: r.reason })}\n`);
     } else {
-      process.stdout.write(streamed() ? '\n' : `${r.value.text}\n`);
+      process.stdout.write(out.streamed?.() ? '\n' : `${text}\n`);
       process.stderr.write(`route: ${r.route} (${r.model}), ${r.latencyMs} ms; ${r.reason}\n`);
     }
     return { code: 0 };
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
-    if (json) process.stdout.write(`${JSON.stringify({ error: errorMessage(err), type: name })}\n`);
+    if (out.json) process.stdout.write(`${JSON.stringify({ error: errorMessage(err), type: name })}\n`);
     process.stderr.write(`sarai: ${name}: ${errorMessage(err)}\n`);
     return { code: 1 };
   } finally {
