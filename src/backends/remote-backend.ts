@@ -1,5 +1,6 @@
+import { callDeadline, type CallDeadline } from '../core/abort.js';
 import type { ModelConfig } from '../config/schema/index.js';
-import { DisposedError, errorMessage, InputError, TimeoutError } from '../core/errors.js';
+import { DisposedError, errorMessage, InputError } from '../core/errors.js';
 import type { BackendHealth } from './types.js';
 
 /**
@@ -45,10 +46,8 @@ export abstract class RemoteBackend {
   }
 
   /** The call's signal: the deadline (timeout_s), dispose, and the caller's own abort. */
-  protected callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void } {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.spec.timeout_s} s (timeout_s)`)), this.spec.timeout_s * 1000);
-    return { signal: AbortSignal.any([timeout.signal, this.lifetime.signal, ...(caller ? [caller] : [])]), done: () => clearTimeout(timer) };
+  protected callSignal(caller?: AbortSignal): CallDeadline {
+    return callDeadline(this.role, this.spec.timeout_s, this.lifetime.signal, caller);
   }
 
   /** Request errors are kept for the problem sensor; the backend stays usable. */

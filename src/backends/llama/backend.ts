@@ -1,3 +1,4 @@
+import { callDeadline, type CallDeadline } from '../../core/abort.js';
 import type {
   ChatHistoryItem,
   ChatWrapper,
@@ -13,7 +14,7 @@ import type {
 
 type JsonGrammar = LlamaJsonSchemaGrammar<GbnfJsonSchema>;
 import type { ModelConfig } from '../../config/schema/index.js';
-import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
+import { BackendError, DisposedError, errorMessage, InputError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { preflightGguf, type GgufSummary } from '../../models/gguf-preflight.js';
 import { probeLoadIsolated } from '../../models/isolated-load.js';
@@ -342,20 +343,9 @@ export class LlamaBackend implements Backend {
   }
 
   /** caller signal + timeout_s + unload, and a mapper turning an abort into the right named error. */
-  private callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void; mapError: (err: unknown) => unknown } {
+  private callSignal(caller?: AbortSignal): CallDeadline {
     this.assertLive();
-    const timeoutMs = this.opts.spec.timeout_s * 1000;
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.opts.spec.timeout_s} s (timeout_s)`)), timeoutMs);
-    const lifetime = this.lifetime.signal;
-    const signal = AbortSignal.any([timeout.signal, lifetime, ...(caller ? [caller] : [])]);
-    const mapError = (err: unknown): unknown => {
-      if (timeout.signal.aborted) return timeout.signal.reason as unknown;
-      if (lifetime.aborted) return lifetime.reason as unknown;
-      if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${this.role}: aborted`);
-      return err;
-    };
-    return { signal, done: () => clearTimeout(timer), mapError };
+    return callDeadline(this.role, this.opts.spec.timeout_s, this.lifetime.signal, caller);
   }
 
   private checkLength(model: LlamaModel, texts: string[], maxTokens: number): void {

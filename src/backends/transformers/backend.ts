@@ -2,7 +2,7 @@ import type { ModelConfig } from '../../config/schema/index.js';
 import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { Limiter } from '../../models/limiter.js';
-import { untilAborted } from '../../core/abort.js';
+import { callDeadline, untilAborted, type CallDeadline } from '../../core/abort.js';
 import type {
   Audio,
   Backend,
@@ -329,22 +329,9 @@ export class TransformersBackend implements Backend {
   }
 
   /** caller signal + timeout_s + unload, and a mapper turning an abort into the right named error. */
-  private callSignal(caller?: AbortSignal): { signal: AbortSignal; done: () => void; mapError: (err: unknown) => unknown } {
+  private callSignal(caller?: AbortSignal): CallDeadline {
     this.assertLive();
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new TimeoutError(`${this.role}: no answer within ${this.opts.spec.timeout_s} s (timeout_s)`)),
-      this.opts.spec.timeout_s * 1000,
-    );
-    const lifetime = this.lifetime.signal;
-    const signal = AbortSignal.any([timeout.signal, lifetime, ...(caller ? [caller] : [])]);
-    const mapError = (err: unknown): unknown => {
-      if (timeout.signal.aborted) return timeout.signal.reason as unknown;
-      if (lifetime.aborted) return lifetime.reason as unknown;
-      if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${this.role}: aborted`);
-      return err;
-    };
-    return { signal, done: () => clearTimeout(timer), mapError };
+    return callDeadline(this.role, this.opts.spec.timeout_s, this.lifetime.signal, caller);
   }
 
   private requireTask(task: TransformersTask, what: string): void {
