@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { BackendError } from '../core/errors.js';
 import { redactUrl } from '../log/logger.js';
 
@@ -96,18 +96,23 @@ export async function downloadFile(opts: DownloadOptions): Promise<DownloadResul
   const hash = resumedFrom > 0 ? await hashFile(part) : createHash('sha256');
   let received = have;
   opts.onProgress?.({ received, ...(total !== undefined ? { total } : {}), resumedFrom });
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  // Chunks are written as they arrive and the file is closed cleanly even when the transfer
+  // breaks, so a resume starts after every byte that did arrive.
+  const out = createWriteStream(part, { flags: resumedFrom > 0 ? 'a' : 'w' });
+  let failure: unknown;
+  try {
+    for await (const chunk of Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>) as AsyncIterable<Buffer>) {
       hash.update(chunk);
       received += chunk.length;
       opts.onProgress?.({ received, ...(total !== undefined ? { total } : {}), resumedFrom });
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(part, { flags: resumedFrom > 0 ? 'a' : 'w' }), signal ? { signal } : {});
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
   } catch (err) {
-    throw new DownloadError(`download of ${shown} interrupted after ${received} bytes (kept ${path.basename(part)}; run the pull again to resume): ${(err as Error).message}`);
+    failure = err;
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  if (failure !== undefined) {
+    throw new DownloadError(`download of ${shown} interrupted after ${received} bytes (kept ${path.basename(part)}; run the pull again to resume): ${(failure as Error).message}`);
   }
   if (total !== undefined && received !== total) {
     throw new DownloadError(`download of ${shown} ended early: ${received} of ${total} bytes (kept ${path.basename(part)}; run the pull again to resume)`);

@@ -51,7 +51,9 @@ beforeAll(async () => {
     if (f.cutAfter !== undefined) {
       const cut = f.cutAfter;
       delete f.cutAfter; // only the first transfer breaks
-      res.write(f.body.subarray(0, cut), () => res.destroy());
+      // end (FIN) rather than destroy (RST): a reset can discard bytes already written, and the
+      // client must see a partial body, not none
+      res.write(f.body.subarray(0, cut), () => res.socket?.end());
       return;
     }
     res.end(f.body);
