@@ -21,6 +21,7 @@ export function ggufPath(ctx: Pick<BackendFactoryContext, 'spec' | 'modelsDir'>)
 function llamaPreflight(ctx: BackendFactoryContext): string | undefined {
   const { role, spec } = ctx;
   if (!spec.gguf_file) return `${role}: set models.${role}.gguf_file to a GGUF file (inside ${ctx.modelsDir}, or an absolute path)`;
+  if (ctx.config.runtime.allow_downloads) return undefined; // the model manager pulls what is missing at start
   const file = ggufPath(ctx);
   if (existsSync(file)) return undefined;
   const from = spec.gguf_repo_id ? ` from https://huggingface.co/${spec.gguf_repo_id}` : '';

@@ -102,8 +102,8 @@ export async function modelsPull(opts: ModelsPullOptions): Promise<DownloadResul
 
 /**
  * At start: every enabled llama role whose file is missing is pulled when
- * runtime.allow_downloads is true, else reported with where to put it. Never throws; the
- * bridge runs the roles it can. Returns the roles still missing.
+ * runtime.allow_downloads is true (the registry's start-up check reports it otherwise). Never
+ * throws; the bridge runs the roles it can. Returns the roles still missing.
  */
 export async function pullMissingModels(config: Config, baseDir: string, log: Logger, signal?: AbortSignal): Promise<string[]> {
   const missing: string[] = [];
@@ -112,7 +112,7 @@ export async function pullMissingModels(config: Config, baseDir: string, log: Lo
     const dest = resolveModelPath(config, baseDir, spec);
     if (!dest || existsSync(dest)) continue;
     if (!config.runtime.allow_downloads) {
-      log.error({ module: 'models', role, file: dest }, `model for role ${role} is missing: place ${path.basename(dest)} at ${dest}, or run \`sarai models pull ${role}\` (or set runtime.allow_downloads: true)`);
+      // the backend registry's start-up check already says where to put it and how to pull it
       missing.push(role);
       continue;
     }
