@@ -8,7 +8,9 @@
  *     bounded, every camera's newest snapshot is described, and
  *     described + coalesced + deduplicated + rejected (+ dropped + failed) = sent.
  * The load generator runs in a child process (its own event loop), so it does not steal the
- * bridge's. Run: npx tsx bench/camera-overhead.ts
+ * bridge's. Besides the end-to-end figure it prints the bridge's own per-stage means
+ * (sarai_camera_stage_seconds), to show where the overhead goes.
+ * Run: npx tsx bench/camera-overhead.ts [--rates 20,200] [--no-burst]
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,12 +24,17 @@ import { createLogger } from '../src/log/logger.js';
 import { prepareImage } from '../src/media/image.js';
 import type { ModelRouter, Routed } from '../src/router/types.js';
 import { schedulerFor } from '../src/scheduler/index.js';
+import { cameraStagesFor } from '../src/camera/stage-metrics.js';
 import sharp from 'sharp';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { makeTinyCaptioner } from '../tests/fixtures/onnx/index.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
 import { percentile, printTable } from './stats.js';
 
+const argv = process.argv.slice(2);
+const ratesArg = argv.indexOf('--rates');
+const RATES = ratesArg >= 0 ? String(argv[ratesArg + 1]).split(',').map(Number).filter((n) => n > 0) : [20, 200];
+const BURST = !argv.includes('--no-burst');
 const CAMERAS = 10;
 const IMAGES_PER_CAMERA = 4;
 const IMAGE_SIZE = 448;
@@ -176,15 +183,36 @@ for (const img of images.slice(0, 20)) {
 const load = os.loadavg()[0] ?? 0;
 
 const { scheduler } = schedulerFor(ctx);
+const stages = cameraStagesFor(ctx);
+/** Mean ms per stage (the bridge's own histogram sums) since `from`. */
+async function stageMeans(): Promise<Record<string, { sum: number; count: number }>> {
+  const out: Record<string, { sum: number; count: number }> = {};
+  for (const v of (await stages.stages.get()).values) {
+    const stage = String(v.labels.stage);
+    const e = (out[stage] ??= { sum: 0, count: 0 });
+    if (v.metricName?.endsWith('_sum')) e.sum = v.value * 1000;
+    if (v.metricName?.endsWith('_count')) e.count = v.value;
+  }
+  return out;
+}
+const stageRows: (string | number)[][] = [];
 const rows: (string | number)[][] = [];
 const totalsAt = () => ({ ...scheduler.counters.totals });
 const f1 = (n: number) => n.toFixed(1);
 
 useRouter(benchRouter(0));
-for (const rate of [20, 200]) {
+for (const rate of RATES) {
   const before = totalsAt();
+  const stagesBefore = await stageMeans();
   const out = await generate(rate, 5);
   await scheduler.idle();
+  const stagesAfter = await stageMeans();
+  const mean = (k: string) => {
+    const a = stagesAfter[k], b = stagesBefore[k];
+    const n = (a?.count ?? 0) - (b?.count ?? 0);
+    return n ? ((a?.sum ?? 0) - (b?.sum ?? 0)) / n : NaN;
+  };
+  stageRows.push([`${rate}/s`, ...['wait', 'prepare', 'model', 'publish'].map((k) => f1(mean(k)))]);
   const o = overheads(out);
   const t = scheduler.counters.totals;
   rows.push([`${rate}/s x 5 s`, out.sent, t.completed - before.completed, t.coalesced - before.coalesced, o.length, f1(percentile(o, 50)), f1(percentile(o, 99)), f1(Math.max(...o))]);
@@ -197,6 +225,14 @@ printTable(
   rows,
 );
 
+printTable('Mean ms per stage inside the bridge (sarai_camera_stage_seconds); the rest of the end-to-end time is MQTT transit', ['load', 'wait', 'prepare', 'model', 'publish'], stageRows);
+
+if (!BURST) {
+  await app.stop();
+  await broker.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+}
 // Burst with a 500 ms backend.
 useRouter(benchRouter(500));
 lastDescribed.clear();

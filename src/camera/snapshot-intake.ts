@@ -9,6 +9,7 @@ import type { JobOutcome } from '../scheduler/job.js';
 import { describeSnapshot, type SnapshotMeta } from './describe.js';
 import { routerOf } from './router-access.js';
 import { cameraSettings, imageSizeFor } from './settings.js';
+import { cameraStagesFor } from './stage-metrics.js';
 
 export interface SnapshotInput {
   /** Untrusted: validated here before it builds anything. */
@@ -45,6 +46,7 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
     ctx.errors.report(reportSource, input.origin, err);
     return 'rejected';
   }
+  const acceptedAt = performance.now();
   const cam = cameraSettings(ctx.config, camera);
   const source = `camera:${camera}`;
   const maxSide = imageSizeFor(ctx.config);
@@ -57,6 +59,7 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
       coalesce: true,
       cooldownMs: cam.cooldownMs,
       run: async (signal): Promise<JobOutcome> => {
+        const startedAt = performance.now();
         let prepared;
         try {
           prepared = await prepareImage(input.bytes, { maxSide, maxBytes });
@@ -65,10 +68,15 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
           return 'rejected';
         }
         if (scenes.isRepeat(source, prepared.hash)) return 'deduplicated';
+        const preparedAt = performance.now();
         try {
           const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal);
+          const describedAt = performance.now();
           scenes.remember(source, prepared.hash);
           await publishCameraResult(ctx, result, prepared.jpeg);
+          // The router's latency is the model's; building the result and publishing it is ours.
+          const modelMs = Math.min(result.latency_ms, describedAt - preparedAt);
+          cameraStagesFor(ctx).observe({ waitMs: startedAt - acceptedAt, prepareMs: preparedAt - startedAt, modelMs, publishMs: performance.now() - preparedAt - modelMs });
           return 'completed';
         } catch (err) {
           ctx.errors.report(reportSource, input.origin, err);

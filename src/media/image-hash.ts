@@ -18,6 +18,56 @@ export function dHashFromGrey9x8(px: Uint8Array): bigint {
   return h;
 }
 
+/**
+ * 64-bit dHash straight from raw pixels (1-4 channels, row-major): each of the 9x8 cells is
+ * the mean luma (BT.601, integer) of the pixels it covers. Done in JS over the already
+ * resized image, so hashing costs no second libvips pipeline. Images under 9x8 sample the
+ * nearest pixel.
+ */
+export function dHashFromRaw(px: Uint8Array, width: number, height: number, channels: number): bigint {
+  if (width < 1 || height < 1 || px.length < width * height * channels) throw new RangeError('raw image smaller than its size says');
+  const sums = new Float64Array(72);
+  const cellX = new Uint8Array(width);
+  const cols = new Uint32Array(9);
+  const rows = new Uint32Array(8);
+  for (let x = 0; x < width; x++) cols[(cellX[x] = Math.floor((x * 9) / width))]!++;
+  for (let y = 0; y < height; y++) rows[Math.floor((y * 8) / height)]!++;
+  const luma = channels >= 3;
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor((y * 8) / height) * 9;
+    let o = y * width * channels;
+    let acc = 0;
+    let cell = row + (cellX[0] ?? 0);
+    for (let x = 0; x < width; x++, o += channels) {
+      const c = row + (cellX[x] ?? 0);
+      if (c !== cell) {
+        sums[cell] = (sums[cell] ?? 0) + acc;
+        acc = 0;
+        cell = c;
+      }
+      acc += luma ? ((px[o] ?? 0) * 77 + (px[o + 1] ?? 0) * 150 + (px[o + 2] ?? 0) * 29) >> 8 : (px[o] ?? 0);
+    }
+    sums[cell] = (sums[cell] ?? 0) + acc;
+  }
+  const grey = new Uint8Array(72);
+  for (let cy = 0; cy < 8; cy++) {
+    for (let cx = 0; cx < 9; cx++) {
+      const i = cy * 9 + cx;
+      const n = (rows[cy] ?? 0) * (cols[cx] ?? 0);
+      if (n > 0) {
+        grey[i] = Math.round((sums[i] ?? 0) / n);
+      } else {
+        // Smaller than 9x8: this cell covers no pixel, take the nearest one.
+        const sx = Math.min(width - 1, Math.floor(((cx + 0.5) * width) / 9));
+        const sy = Math.min(height - 1, Math.floor(((cy + 0.5) * height) / 8));
+        const o = (sy * width + sx) * channels;
+        grey[i] = luma ? ((px[o] ?? 0) * 77 + (px[o + 1] ?? 0) * 150 + (px[o + 2] ?? 0) * 29) >> 8 : (px[o] ?? 0);
+      }
+    }
+  }
+  return dHashFromGrey9x8(grey);
+}
+
 /** Number of differing bits (0..64). */
 export function hammingDistance(a: bigint, b: bigint): number {
   let x = a ^ b;

@@ -69,5 +69,12 @@ describe.skipIf(!haveMosquitto())('a burst of snapshots: coalescing, cooldown an
     expect(text).toMatch(/sarai_scheduler_coalesced_total\{kind="snapshot"\} [1-9]/);
     expect(text).toMatch(/sarai_scheduler_deduplicated_total\{kind="snapshot"\} [1-9]/);
     expect(text).toMatch(/sarai_queue_depth\{queue="snapshot"\} 0/);
+    // one observation per described snapshot and stage; the timed model takes 80 ms
+    const completed = schedulerFor(app.app.ctx).scheduler.counters.totals.completed;
+    const stage = (name: string, what: 'sum' | 'count') => Number(new RegExp(`sarai_camera_stage_seconds_${what}\\{stage="${name}"\\} ([0-9.e-]+)`).exec(text)?.[1]);
+    for (const s of ['wait', 'prepare', 'model', 'publish']) expect(stage(s, 'count')).toBe(completed);
+    expect(stage('model', 'sum') / completed).toBeGreaterThanOrEqual(0.079);
+    expect(stage('prepare', 'sum') / completed).toBeGreaterThan(0);
+    expect(text).toMatch(new RegExp(`sarai_camera_overhead_seconds_count ${completed}\\b`));
   });
 });

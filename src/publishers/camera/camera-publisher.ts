@@ -62,13 +62,13 @@ export class CameraPublisher implements Service {
   private async publish(result: CameraResult, image?: Buffer): Promise<void> {
     // Producers pass checked ids; checked again because this builds topics.
     const camera = checkId('camera', result.camera);
-    const s = await this.ensureDevice(camera);
+    // A known camera publishes in this tick, before the timeline's SQLite write.
+    const s = this.cameras.get(camera) ?? (await this.ensureDevice(camera));
     const mqtt = this.ctx.mqtt;
     s.resultText = resultJson(result);
     if (image) s.image = image;
-    const sends: Promise<void>[] = [];
-    if (image) sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
-    sends.push(mqtt.publishAsync(s.topics.result, s.resultText, { retain: true, qos: 1 }));
+    // The result first: it is what automations wait for; the image bytes follow it.
+    const sends: Promise<void>[] = [mqtt.publishAsync(s.topics.result, s.resultText, { retain: true, qos: 1 })];
     sends.push(mqtt.publishAsync(s.topics.event, JSON.stringify({ event_type: result.event_type, summary: result.summary }), { qos: 1 }));
     if (result.alert) {
       s.alertOn = true;
@@ -83,6 +83,7 @@ export class CameraPublisher implements Service {
     } else if (!s.alertOn) {
       sends.push(mqtt.publishAsync(s.topics.alert, 'OFF', { retain: true, qos: 1 }));
     }
+    if (image) sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
     await Promise.all(sends);
   }
 

@@ -20,7 +20,18 @@ export class Timeline implements Service {
     this.store = store;
     store.applyRetention();
     registerTimelineRoutes(this.ctx.http, () => this.store);
-    this.off = this.ctx.bus.on('camera.result', this.name, ({ result, image }) => store.add(result, image));
+    // After the MQTT writes of the same result have left (setImmediate): a synchronous
+    // SQLite insert is not on the path to Home Assistant.
+    this.off = this.ctx.bus.on('camera.result', this.name, ({ result, image }) => new Promise<void>((done, fail) => {
+      setImmediate(() => {
+        try {
+          if (this.store === store) store.add(result, image);
+          done();
+        } catch (err) {
+          fail(err);
+        }
+      });
+    }));
     this.timer = setInterval(() => {
       try {
         store.applyRetention();
