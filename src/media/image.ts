@@ -52,8 +52,10 @@ export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise
       .raw()
       .toBuffer({ resolveWithObject: true });
     const { width, height, channels } = small.info;
-    const hash = dHashFromRaw(small.data, width, height, channels);
-    const jpeg = await sharp(small.data, { raw: { width, height, channels } }).jpeg({ quality: opts.quality ?? 85, optimiseCoding: false }).toBuffer();
+    const encoding = sharp(small.data, { raw: { width, height, channels } }).jpeg({ quality: opts.quality ?? 85, optimiseCoding: false }).toBuffer();
+    encoding.catch(() => undefined); // awaited below; never an unhandled rejection if hashing throws
+    const hash = dHashFromRaw(small.data, width, height, channels); // while libvips encodes
+    const jpeg = await encoding;
     return { jpeg, width, height, format, hash };
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
