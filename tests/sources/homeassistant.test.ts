@@ -18,6 +18,40 @@ describe('haUrls', () => {
   });
 });
 
+describe('HaClient heartbeat', () => {
+  let ha: HaServer;
+  let c: HaClient | undefined;
+  beforeAll(async () => {
+    ha = new HaServer({ token: TOKEN });
+    await ha.start();
+  });
+  afterAll(async () => {
+    await c?.stop();
+    await ha.stop();
+  });
+
+  it('pings a quiet Home Assistant and stays on the same connection while it answers', async () => {
+    c = new HaClient({ url: ha.url, token: TOKEN, log, heartbeatMs: 100, commandTimeoutMs: 500 });
+    c.start();
+    await c.waitReady(5_000);
+    await ha.waitUntil(() => ha.pings >= 3, 5_000, 'three pings');
+    expect(ha.authAttempts).toHaveLength(1);
+    expect(c.connected).toBe(true);
+  });
+
+  it('drops a connection that stopped answering (no FIN) and reconnects', async () => {
+    if (!c) throw new Error('previous test did not start the client');
+    await c.subscribeEvents('state_changed', () => undefined);
+    const attempts = ha.authAttempts.length;
+    ha.stallOpenConnections();
+    // no pong within commandTimeoutMs: the client closes the dead socket and logs in again
+    await ha.waitUntil(() => ha.authAttempts.length > attempts && ha.connections === 1, 5_000, 'a fresh connection');
+    await c.waitReady(5_000);
+    await ha.waitUntil(() => ha.subscribers === 1, 5_000, 'resubscription');
+    await expect(c.fireEvent('sarai_result', { camera: 'x' })).resolves.toBeUndefined();
+  });
+});
+
 describe('HaClient against the HA protocol fixture', () => {
   let ha: HaServer;
   const clients: HaClient[] = [];

@@ -12,6 +12,12 @@ export interface HaClientOptions {
   reconnectMaxMs?: number;
   /** Deadline of one command (ms). */
   commandTimeoutMs?: number;
+  /**
+   * After this long without a message from HA (ms), send a `ping`; no `pong` within
+   * commandTimeoutMs means the connection is dead (HA hung, or a NAT/proxy dropped it
+   * without a FIN) and it is reopened. 0 turns the heartbeat off. Default 30 s.
+   */
+  heartbeatMs?: number;
   /** Called when the connection is (re)established and authenticated. */
   onReady?: () => void | Promise<void>;
   /** Called for auth failures and connection errors worth a sarai/error. */
@@ -33,7 +39,8 @@ export const MAX_CAMERA_BYTES = 20 * 1_048_576;
  * A Home Assistant websocket client on `ws`: auth_required -> auth -> auth_ok, then
  * supported_features {coalesce_messages} (so replies may arrive as JSON arrays), commands
  * matched to results by id, event subscriptions restored after every reconnect, and
- * reconnects with exponential backoff (HA restarts are routine). Plus the REST camera proxy.
+ * reconnects with exponential backoff (HA restarts are routine), and a ping/pong heartbeat
+ * that notices a connection which died silently. Plus the REST camera proxy.
  */
 export class HaClient {
   readonly urls: HaUrls;
@@ -47,6 +54,8 @@ export class HaClient {
   private delay: number;
   private retryTimer?: NodeJS.Timeout;
   private readyWaiters: (() => void)[] = [];
+  private lastHeardAt = 0;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(private readonly opts: HaClientOptions) {
     this.urls = haUrls(opts.url);
@@ -80,6 +89,7 @@ export class HaClient {
     const ws = new WebSocket(this.urls.websocket, { handshakeTimeout: 10_000, maxPayload: 64 * 1_048_576 });
     this.ws = ws;
     ws.on('message', (data: WebSocket.RawData) => {
+      this.lastHeardAt = Date.now();
       let parsed: unknown;
       try {
         parsed = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
@@ -108,12 +118,13 @@ export class HaClient {
         ws.close();
         return;
       }
+      case 'pong':
       case 'result': {
         const p = this.pending.get(Number(m['id']));
         if (!p) return;
         this.pending.delete(Number(m['id']));
         clearTimeout(p.timer);
-        if (m['success'] === true) p.resolve(m['result']);
+        if (m['type'] === 'pong' || m['success'] === true) p.resolve(m['result']);
         else {
           const e = (m['error'] ?? {}) as { code?: string; message?: string };
           p.reject(new BackendError(`Home Assistant: ${e.code ?? 'error'}: ${e.message ?? 'command failed'}`));
@@ -133,12 +144,13 @@ export class HaClient {
         return;
       }
       default:
-        return; // pong and others
+        return;
     }
   }
 
   private async afterAuth(): Promise<void> {
     this.ready = true;
+    this.startHeartbeat();
     this.delay = this.opts.reconnectMinMs ?? 1_000;
     this.opts.log.info({ module: 'homeassistant', url: this.urls.websocket }, 'connected to Home Assistant');
     try {
@@ -158,8 +170,37 @@ export class HaClient {
     }
   }
 
+  /** Pings when HA has been quiet for heartbeatMs; a missing pong reopens the connection. */
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const every = this.opts.heartbeatMs ?? 30_000;
+    const ws = this.ws;
+    if (every <= 0 || !ws) return;
+    let pinging = false;
+    this.heartbeat = setInterval(() => {
+      if (pinging || this.ws !== ws || Date.now() - this.lastHeardAt < every) return;
+      pinging = true;
+      this.command({ type: 'ping' }).then(
+        () => (pinging = false),
+        (err: unknown) => {
+          pinging = false;
+          if (this.ws !== ws || this.closed) return;
+          this.opts.log.warn({ module: 'homeassistant', err: errorMessage(err) }, 'Home Assistant did not answer a ping; reconnecting');
+          ws.terminate(); // 'close' follows: pending commands fail, backoff reconnect starts
+        },
+      );
+    }, Math.max(10, Math.floor(every / 2)));
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
   private onClose(ws: WebSocket): void {
     if (this.ws !== ws) return;
+    this.stopHeartbeat();
     const wasReady = this.ready;
     this.ready = false;
     this.ws = undefined;
@@ -242,6 +283,7 @@ export class HaClient {
   async stop(): Promise<void> {
     this.closed = true;
     this.ready = false;
+    this.stopHeartbeat();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const ws = this.ws;
     this.ws = undefined;
