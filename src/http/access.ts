@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { isIPv4, isIPv6 } from 'node:net';
 import { HttpError } from './respond.js';
 import type { AccessGuard } from './server.js';
 
@@ -44,6 +45,21 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
+const LITERAL_HOST = /^(?:localhost|(\d{1,3}(?:\.\d{1,3}){3})|\[([0-9a-f:.]+)\])(?::\d{1,5})?$/i;
+
+/**
+ * A `Host` header no DNS name can produce: exactly `localhost`, an IPv4 literal or a bracketed
+ * IPv6 literal, each with an optional port. A page on evil.example whose name rebinds to
+ * 127.0.0.1 still sends `Host: evil.example`, so this tells the user's browser from that page.
+ */
+export function hostCannotRebind(host: string | undefined): boolean {
+  const m = host === undefined ? null : LITERAL_HOST.exec(host);
+  if (!m) return false;
+  if (m[1] !== undefined) return isIPv4(m[1]);
+  if (m[2] !== undefined) return isIPv6(m[2]);
+  return true;
+}
+
 /** The token a request presents: `Authorization: Bearer`, the UI cookie, or `?token=`. */
 export function presentedToken(req: http.IncomingMessage, url: URL): string | undefined {
   const auth = req.headers.authorization;
@@ -65,6 +81,8 @@ export function tokenMatches(expected: string, given: string | undefined): boole
  * - standalone on a loopback host: everyone (only local processes can connect);
  * - standalone on another host: loopback peers, or the token. Without a configured token,
  *   remote peers are refused with a message saying how to let them in.
+ * Standalone, whoever is let in only for being local must also name the server by address or
+ * `localhost` (see hostCannotRebind): otherwise any web page could reach it by DNS rebinding.
  */
 export function createAccessGuard(policy: AccessPolicy): AccessGuard {
   const hostIsLoopback = isLoopback(policy.host);
@@ -77,9 +95,27 @@ export function createAccessGuard(policy: AccessPolicy): AccessGuard {
       if (token !== undefined && policy.token) return new HttpError(401, 'invalid token');
       return new HttpError(403, 'open SARAi from the Home Assistant sidebar (ingress), or send the configured http_token');
     }
-    if (hostIsLoopback || isLoopback(peer)) return undefined;
+    if (hostIsLoopback || isLoopback(peer)) {
+      // no Host at all is only HTTP/1.0 (Node answers 400 to HTTP/1.1 without one); curl and
+      // fetch always send it, so refusing leaves no way around the check at no cost
+      if (hostCannotRebind(req.headers.host)) return undefined;
+      if (tokenMatches(policy.token, token)) return undefined;
+      if (token !== undefined && policy.token) return new HttpError(401, 'invalid token');
+      return notByAddress(req);
+    }
     if (!policy.token) return new HttpError(403, 'remote access needs http.token in the configuration');
     if (tokenMatches(policy.token, token)) return undefined;
     return new HttpError(401, token === undefined ? 'this server needs a token (Authorization: Bearer <http.token>)' : 'invalid token');
   };
+}
+
+function notByAddress(req: http.IncomingMessage): HttpError {
+  const host = req.headers.host;
+  const port = req.socket.localPort ? `:${req.socket.localPort}` : '';
+  const what = host === undefined ? 'a request without a Host header' : `Host ${JSON.stringify(host.slice(0, 100))}`;
+  return new HttpError(
+    403,
+    `refusing ${what}: a DNS name could be rebound to this machine by any web page. ` +
+      `Open SARAi at http://127.0.0.1${port} or http://localhost${port}, or configure http.token and send it (Authorization: Bearer <token>, or ?token= once)`,
+  );
 }
