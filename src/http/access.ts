@@ -69,10 +69,12 @@ export function presentedToken(req: http.IncomingMessage, url: URL): string | un
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from timings. */
 export function tokenMatches(expected: string, given: string | undefined): boolean {
-  if (!expected || given === undefined) return false;
-  const a = Buffer.from(expected);
+  return expected !== '' && given !== undefined && sameBytes(Buffer.from(expected), given);
+}
+
+function sameBytes(expected: Buffer, given: string): boolean {
   const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return expected.length === b.length && timingSafeEqual(expected, b);
 }
 
 /**
@@ -86,26 +88,30 @@ export function tokenMatches(expected: string, given: string | undefined): boole
  */
 export function createAccessGuard(policy: AccessPolicy): AccessGuard {
   const hostIsLoopback = isLoopback(policy.host);
+  const expected = policy.token ? Buffer.from(policy.token) : undefined;
+  /**
+   * The token rule, read only for requests not already let in by where they come from: the
+   * configured token passes, a wrong one is a 401, none (or none configured) gets `otherwise`.
+   */
+  const byToken = (req: http.IncomingMessage, url: URL, otherwise: () => HttpError): HttpError | undefined => {
+    const token = presentedToken(req, url);
+    if (expected && token !== undefined) return sameBytes(expected, token) ? undefined : new HttpError(401, 'invalid token');
+    return otherwise();
+  };
   return (req, url) => {
     const peer = peerAddress(req);
-    const token = presentedToken(req, url);
     if (policy.addon) {
       if (peer === INGRESS_PROXY_ADDRESS) return undefined;
-      if (tokenMatches(policy.token, token)) return undefined;
-      if (token !== undefined && policy.token) return new HttpError(401, 'invalid token');
-      return new HttpError(403, 'open SARAi from the Home Assistant sidebar (ingress), or send the configured http_token');
+      return byToken(req, url, () => new HttpError(403, 'open SARAi from the Home Assistant sidebar (ingress), or send the configured http_token'));
     }
     if (hostIsLoopback || isLoopback(peer)) {
       // no Host at all is only HTTP/1.0 (Node answers 400 to HTTP/1.1 without one); curl and
       // fetch always send it, so refusing leaves no way around the check at no cost
       if (hostCannotRebind(req.headers.host)) return undefined;
-      if (tokenMatches(policy.token, token)) return undefined;
-      if (token !== undefined && policy.token) return new HttpError(401, 'invalid token');
-      return notByAddress(req);
+      return byToken(req, url, () => notByAddress(req));
     }
-    if (!policy.token) return new HttpError(403, 'remote access needs http.token in the configuration');
-    if (tokenMatches(policy.token, token)) return undefined;
-    return new HttpError(401, token === undefined ? 'this server needs a token (Authorization: Bearer <http.token>)' : 'invalid token');
+    if (!expected) return new HttpError(403, 'remote access needs http.token in the configuration');
+    return byToken(req, url, () => new HttpError(401, 'this server needs a token (Authorization: Bearer <http.token>)'));
   };
 }
 
