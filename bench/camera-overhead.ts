@@ -29,7 +29,7 @@ import sharp from 'sharp';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { makeTinyCaptioner } from '../tests/fixtures/onnx/index.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
-import { percentile, printTable } from './stats.js';
+import { cpuBusySince, cpuSample, percentile, printTable } from './stats.js';
 
 const argv = process.argv.slice(2);
 const ratesArg = argv.indexOf('--rates');
@@ -40,6 +40,9 @@ const IMAGES_PER_CAMERA = 4;
 const IMAGE_SIZE = 448;
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-bench-cam-'));
 const log = createLogger('silent');
+const prepare = (img: Buffer) => prepareImage(img, { maxSide: IMAGE_SIZE, maxBytes: 1 << 30 });
+/** The image index the bench router wrote at the start of a summary (-1: none). */
+const imgIndex = (summary: string) => Number(/^img:(-?\d+)/.exec(summary)?.[1] ?? -1);
 
 // ~250 KB JPEGs (1280x720), a few distinct scenes per camera so dedup does not hide work.
 const images: Buffer[] = [];
@@ -47,9 +50,10 @@ for (let i = 0; i < CAMERAS * IMAGES_PER_CAMERA; i++) images.push(await patternJ
 const avgKb = images.reduce((a, b) => a + b.length, 0) / images.length / 1024;
 // The model sees the prepared JPEG (deterministic): a hash of it names the snapshot.
 const byHash = new Map<string, number>();
-for (let i = 0; i < images.length; i++) {
-  const p = await prepareImage(images[i] as Buffer, { maxSide: IMAGE_SIZE, maxBytes: 1 << 30 });
-  byHash.set(createHash('sha1').update(p.jpeg).digest('hex'), i);
+const prepared: Buffer[] = [];
+for (const [i, img] of images.entries()) {
+  prepared.push((await prepare(img)).jpeg);
+  byHash.set(createHash('sha1').update(prepared[i] as Buffer).digest('hex'), i);
 }
 images.forEach((img, i) => writeFileSync(path.join(tmp, `img${i}.jpg`), img));
 
@@ -69,7 +73,7 @@ await app.start();
 const ctx = app.ctx;
 const realRouter = ctx.router;
 // Warm-up: load the model before measuring (a first load is not per-snapshot overhead).
-await realRouter.describe({ prompt: 'warm-up', images: [(await prepareImage(images[0] as Buffer, { maxSide: IMAGE_SIZE, maxBytes: 1 << 30 })).jpeg] });
+await realRouter.describe({ prompt: 'warm-up', images: [prepared[0] as Buffer] });
 
 /**
  * The bridge's own router and in-process model, wrapped to name the image in the summary
@@ -90,13 +94,10 @@ function benchRouter(extraMs: number): ModelRouter {
   const no = () => Promise.reject(new Error('unused'));
   return { describe, answer: no, transcribe: no, synthesize: no, embed: no };
 }
-function useRouter(r: ModelRouter): void {
-  ctx.router = r;
-}
 
 const lastDescribed = new Map<string, number>();
 ctx.bus.on('camera.result', 'bench', ({ result }) => {
-  lastDescribed.set(result.camera, Number(/^img:(-?\d+)/.exec(result.summary)?.[1] ?? -1));
+  lastDescribed.set(result.camera, imgIndex(result.summary));
 });
 
 // The load generator: plain mqtt.js in a child process; publishes on a fixed schedule and
@@ -160,7 +161,7 @@ async function generate(rate: number, seconds: number, garbageEvery = 0, drainMs
 function overheads(out: GenOut): number[] {
   const res: number[] = [];
   for (const r of out.results) {
-    const idx = Number(/^img:(-?\d+)/.exec(r.summary)?.[1] ?? -1);
+    const idx = imgIndex(r.summary);
     let pub: number | undefined;
     for (const p of out.pubs) if (p.camera === r.camera && p.idx === idx && p.t <= r.t - r.latency_ms) pub = p.t;
     if (pub !== undefined) res.push(r.t - pub - r.latency_ms);
@@ -177,116 +178,96 @@ for (const img of images.slice(0, 20)) {
   await sharp(img).raw().toBuffer();
   decodeMs.push(performance.now() - t);
   t = performance.now();
-  await prepareImage(img, { maxSide: IMAGE_SIZE, maxBytes: 1 << 30 });
+  await prepare(img);
   prepareMs.push(performance.now() - t);
 }
 const load = os.loadavg()[0] ?? 0;
 
 const { scheduler } = schedulerFor(ctx);
-const stages = cameraStagesFor(ctx);
-/** Mean ms per stage (the bridge's own histogram sums) since `from`. */
-async function stageMeans(): Promise<Record<string, { sum: number; count: number }>> {
-  const out: Record<string, { sum: number; count: number }> = {};
-  for (const v of (await stages.stages.get()).values) {
-    const stage = String(v.labels.stage);
-    const e = (out[stage] ??= { sum: 0, count: 0 });
-    if (v.metricName?.endsWith('_sum')) e.sum = v.value * 1000;
-    if (v.metricName?.endsWith('_count')) e.count = v.value;
+const { stages } = cameraStagesFor(ctx);
+const STAGES = ['wait', 'prepare', 'model', 'publish'];
+const f1 = (n: number) => n.toFixed(1);
+/** Mean ms per stage from the bridge's own histogram (sarai_camera_stage_seconds) since its last reset. */
+async function stageMeans(): Promise<string[]> {
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const v of (await stages.get()).values) {
+    if (v.metricName?.endsWith('_sum')) sums.set(String(v.labels.stage), v.value * 1000);
+    if (v.metricName?.endsWith('_count')) counts.set(String(v.labels.stage), v.value);
   }
-  return out;
+  return STAGES.map((k) => f1((sums.get(k) ?? NaN) / (counts.get(k) || NaN)));
 }
 const stageRows: (string | number)[][] = [];
-/** All cores' busy share between two samples (the machine, not just this process: the broker and the generator share it). */
-const cpuTimes = () => os.cpus().map((c) => c.times);
-function cpuBusy(a: ReturnType<typeof cpuTimes>, b: ReturnType<typeof cpuTimes>): number {
-  let idle = 0, total = 0;
-  b.forEach((t, i) => {
-    const p = a[i];
-    if (!p) return;
-    const d = (k: keyof typeof t) => t[k] - p[k];
-    idle += d('idle');
-    total += d('user') + d('nice') + d('sys') + d('idle') + d('irq');
-  });
-  return total ? 1 - idle / total : 0;
-}
 const rows: (string | number)[][] = [];
 const totalsAt = () => ({ ...scheduler.counters.totals });
-const f1 = (n: number) => n.toFixed(1);
 
-useRouter(benchRouter(0));
+ctx.router = benchRouter(0);
 for (const rate of RATES) {
   const before = totalsAt();
-  const stagesBefore = await stageMeans();
-  const cpu0 = cpuTimes();
+  stages.reset();
+  // the machine's CPU, not just this process: the broker and the generator share it
+  const cpu = cpuSample();
   const out = await generate(rate, 5);
-  const busy = cpuBusy(cpu0, cpuTimes());
+  const busy = cpuBusySince(cpu);
   await scheduler.idle();
-  const stagesAfter = await stageMeans();
-  const mean = (k: string) => {
-    const a = stagesAfter[k], b = stagesBefore[k];
-    const n = (a?.count ?? 0) - (b?.count ?? 0);
-    return n ? ((a?.sum ?? 0) - (b?.sum ?? 0)) / n : NaN;
-  };
-  stageRows.push([`${rate}/s`, ...['wait', 'prepare', 'model', 'publish'].map((k) => f1(mean(k)))]);
+  stageRows.push([`${rate}/s`, ...(await stageMeans())]);
   const o = overheads(out);
   const t = scheduler.counters.totals;
   rows.push([`${rate}/s x 5 s`, out.sent, t.completed - before.completed, t.coalesced - before.coalesced, o.length, f1(percentile(o, 50)), f1(percentile(o, 99)), f1(Math.max(...o)), `${(busy * 100).toFixed(0)}%`]);
 }
-rows.push(['baseline: bare sharp decode', '', '', '', '', (percentile(decodeMs, 50)).toFixed(1), (percentile(decodeMs, 99)).toFixed(1), '', '']);
-rows.push(['baseline: prepareImage', '', '', '', '', (percentile(prepareMs, 50)).toFixed(1), (percentile(prepareMs, 99)).toFixed(1), '', '']);
+rows.push(['baseline: bare sharp decode', '', '', '', '', f1(percentile(decodeMs, 50)), f1(percentile(decodeMs, 99)), '', '']);
+rows.push(['baseline: prepareImage', '', '', '', '', f1(percentile(prepareMs, 50)), f1(percentile(prepareMs, 99)), '', '']);
 printTable(
   `Machine: ${os.cpus().length} cores, 1-min load average ${load.toFixed(1)} at start.\nBridge overhead per described snapshot (end-to-end minus model time), ${avgKb.toFixed(0)} KB JPEGs, ${CAMERAS} cameras, tiny captioner in-process via the bridge router; target p50 <= 10 ms, p99 <= 50 ms`,
   ['load', 'sent', 'described', 'coalesced', 'timed', 'p50 ms', 'p99 ms', 'max ms', 'CPU busy'],
   rows,
 );
 
-printTable('Mean ms per stage inside the bridge (sarai_camera_stage_seconds); the rest of the end-to-end time is MQTT transit', ['load', 'wait', 'prepare', 'model', 'publish'], stageRows);
+printTable('Mean ms per stage inside the bridge (sarai_camera_stage_seconds); the rest of the end-to-end time is MQTT transit', ['load', ...STAGES], stageRows);
 
-if (!BURST) {
-  await app.stop();
-  await broker.stop();
-  rmSync(tmp, { recursive: true, force: true });
-  process.exit(0);
+/** The 30 s burst with a 500 ms backend; prints its table and returns whether its checks held. */
+async function burst(): Promise<boolean> {
+  ctx.router = benchRouter(500);
+  lastDescribed.clear();
+  const before = totalsAt();
+  const rssBefore = process.memoryUsage().rss;
+  let rssMax = rssBefore;
+  const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 200);
+  const out = await generate(200, 30, 100, 500);
+  const t = scheduler.counters.totals;
+  const d = (k: keyof typeof t) => t[k] - before[k];
+  const accountedNow = () => d('completed') + d('coalesced') + d('deduplicated') + d('rejected') + d('dropped') + d('failed');
+  // The broker may still be delivering when the generator exits: wait (bounded) until every
+  // sent message has reached an outcome, or report what is missing.
+  const waitUntil = Date.now() + 60_000;
+  while ((accountedNow() + scheduler.depth + scheduler.active < out.sent || scheduler.depth + scheduler.active > 0) && Date.now() < waitUntil) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await scheduler.idle();
+  clearInterval(sampler);
+  const accounted = accountedNow();
+  const newestOk = Object.entries(out.last).filter(([cam, idx]) => lastDescribed.get(cam) === idx).length;
+  const mb = (b: number) => (b / 1_048_576).toFixed(0);
+  printTable('30 s burst at 200 snapshots/s, backend 500 ms, 1% garbage', ['figure', 'value', 'expected'], [
+    ['sent', out.sent, ''],
+    ['described', d('completed'), ''],
+    ['coalesced', d('coalesced'), ''],
+    ['deduplicated', d('deduplicated'), ''],
+    ['rejected', d('rejected'), out.garbage],
+    ['dropped', d('dropped'), 0],
+    ['failed', d('failed'), 0],
+    ['sum', accounted, out.sent],
+    ['cameras whose newest snapshot was described', `${newestOk}/${CAMERAS}`, `${CAMERAS}/${CAMERAS}`],
+    ['RSS before / max during (MB)', `${mb(rssBefore)} / ${mb(rssMax)}`, `max - before <= scheduler.max_queued_mb (${config.scheduler.max_queued_mb}) + 150`],
+    ['generator publish rate achieved (/s)', (out.sent / out.seconds).toFixed(0), 200],
+  ]);
+  const passed = accounted === out.sent && newestOk === CAMERAS && rssMax - rssBefore <= (config.scheduler.max_queued_mb + 150) * 1_048_576;
+  console.log(passed ? '\nburst checks: OK' : '\nburst checks: FAILED');
+  return passed;
 }
-// Burst with a 500 ms backend.
-useRouter(benchRouter(500));
-lastDescribed.clear();
-const before = totalsAt();
-const rssBefore = process.memoryUsage().rss;
-let rssMax = rssBefore;
-const sampler = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 200);
-const out = await generate(200, 30, 100, 500);
-const t = scheduler.counters.totals;
-const d = (k: keyof typeof t) => t[k] - before[k];
-const accountedNow = () => d('completed') + d('coalesced') + d('deduplicated') + d('rejected') + d('dropped') + d('failed');
-// The broker may still be delivering when the generator exits: wait (bounded) until every
-// sent message has reached an outcome, or report what is missing.
-const waitUntil = Date.now() + 60_000;
-while ((accountedNow() + scheduler.depth + scheduler.active < out.sent || scheduler.depth + scheduler.active > 0) && Date.now() < waitUntil) {
-  await new Promise((r) => setTimeout(r, 100));
-}
-await scheduler.idle();
-clearInterval(sampler);
-const accounted = accountedNow();
-const newestOk = Object.entries(out.last).filter(([cam, idx]) => lastDescribed.get(cam) === idx).length;
-const mb = (b: number) => (b / 1_048_576).toFixed(0);
-printTable('30 s burst at 200 snapshots/s, backend 500 ms, 1% garbage', ['figure', 'value', 'expected'], [
-  ['sent', out.sent, ''],
-  ['described', d('completed'), ''],
-  ['coalesced', d('coalesced'), ''],
-  ['deduplicated', d('deduplicated'), ''],
-  ['rejected', d('rejected'), out.garbage],
-  ['dropped', d('dropped'), 0],
-  ['failed', d('failed'), 0],
-  ['sum', accounted, out.sent],
-  ['cameras whose newest snapshot was described', `${newestOk}/${CAMERAS}`, `${CAMERAS}/${CAMERAS}`],
-  ['RSS before / max during (MB)', `${mb(rssBefore)} / ${mb(rssMax)}`, `max - before <= scheduler.max_queued_mb (${config.scheduler.max_queued_mb}) + 150`],
-  ['generator publish rate achieved (/s)', (out.sent / out.seconds).toFixed(0), 200],
-]);
 
+const ok = BURST ? await burst() : true;
 await app.stop();
 await broker.stop();
 rmSync(tmp, { recursive: true, force: true });
-const ok = accounted === out.sent && newestOk === CAMERAS && rssMax - rssBefore <= (config.scheduler.max_queued_mb + 150) * 1_048_576;
-console.log(ok ? '\nburst checks: OK' : '\nburst checks: FAILED');
 process.exit(ok ? 0 : 1);

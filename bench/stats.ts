@@ -1,4 +1,6 @@
 /** Small helpers shared by the bench scripts. */
+import os from 'node:os';
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -14,4 +16,22 @@ export function printTable(title: string, header: string[], rows: (string | numb
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** Every core's CPU times now, to pass to cpuBusySince. */
+export function cpuSample(): os.CpuInfo['times'][] {
+  return os.cpus().map((c) => c.times);
+}
+
+/** The machine's busy share of all cores since `from` (every process, not just this one). */
+export function cpuBusySince(from: os.CpuInfo['times'][]): number {
+  let idle = 0;
+  let total = 0;
+  cpuSample().forEach((t, i) => {
+    const p = from[i];
+    if (!p) return;
+    idle += t.idle - p.idle;
+    total += t.user - p.user + (t.nice - p.nice) + (t.sys - p.sys) + (t.idle - p.idle) + (t.irq - p.irq);
+  });
+  return total ? 1 - idle / total : 0;
 }
