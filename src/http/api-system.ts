@@ -12,76 +12,39 @@ export interface SystemModel {
   backend: string;
   enabled: boolean;
   loaded: boolean;
-  /** Configured budget share (max_memory_mb), or measured size when a provider reports it (MB). */
+  /** Configured budget share (max_memory_mb), or the model manager's measured size when loaded (MB). */
   memory_mb: number;
   state: string;
   problem?: string;
 }
 
-/** Optional providers other modules add to the context; read by shape so none is required. */
-interface HealthSource {
-  health(): unknown;
-}
-function healthSource(ctx: AppContext): HealthSource | undefined {
-  const v = (ctx as unknown as Obj)['backends'];
-  return isObj(v) && typeof v['health'] === 'function' ? (v as unknown as HealthSource) : undefined;
-}
-/** The model manager (in-process loads with measured memory), when the context carries one. */
-interface ModelInfoSource {
-  info(): unknown;
-}
-function modelInfoSource(ctx: AppContext): ModelInfoSource | undefined {
-  const v = (ctx as unknown as Obj)['models'];
-  return isObj(v) && typeof v['info'] === 'function' ? (v as unknown as ModelInfoSource) : undefined;
-}
-
-function loadedNames(state: Obj): Map<string, Obj> {
-  const out = new Map<string, Obj>();
-  const list = state['loaded_models'];
-  if (!Array.isArray(list)) return out;
-  for (const m of list) {
-    if (typeof m === 'string') out.set(m, { name: m });
-    else if (isObj(m)) {
-      const key = String(m['role'] ?? m['name'] ?? '');
-      if (key) out.set(key, m);
-    }
+/** A provider that fails leaves its part of the page empty instead of failing the page. */
+function orEmpty<T>(ctx: AppContext, what: string, read: () => T[]): T[] {
+  try {
+    return read();
+  } catch (err) {
+    ctx.log.warn({ module: 'api-system', err }, `${what} provider failed`);
+    return [];
   }
-  return out;
 }
 
 /** Everything the System page shows, from the bridge state and the configuration. */
 export function systemSnapshot(ctx: AppContext): Obj {
   const state = ctx.bridge.state();
-  const loaded = loadedNames(state);
-  const health = new Map<string, Obj>();
-  try {
-    const h = healthSource(ctx)?.health() ?? state['backends'];
-    if (Array.isArray(h)) for (const r of h) if (isObj(r) && typeof r['role'] === 'string') health.set(r['role'], r);
-    if (isObj(h)) for (const [role, r] of Object.entries(h)) if (isObj(r)) health.set(role, r);
-  } catch (err) {
-    ctx.log.warn({ module: 'api-system', err }, 'backend health provider failed');
-  }
-  const infos = new Map<string, Obj>();
-  try {
-    const list = modelInfoSource(ctx)?.info();
-    if (Array.isArray(list)) for (const i of list) if (isObj(i) && typeof i['role'] === 'string') infos.set(i['role'], i);
-  } catch (err) {
-    ctx.log.warn({ module: 'api-system', err }, 'model info provider failed');
-  }
+  const health = new Map(orEmpty(ctx, 'backend health', () => ctx.backends.health()).map((h) => [h.role, h]));
+  const infos = new Map(orEmpty(ctx, 'model info', () => ctx.models?.info() ?? []).map((i) => [i.role, i]));
   const models: SystemModel[] = Object.entries(ctx.config.models).map(([role, spec]) => {
     const info = infos.get(role);
-    const l = info?.['loaded'] === true ? { memory_mb: Number(info['measuredMb']) || Number(info['estimatedMb']) || 0 } : (loaded.get(role) ?? loaded.get(spec.name));
     const h = health.get(role);
-    const problem = h?.['problem'] ?? h?.['lastError'];
     return {
       role,
       name: spec.name || spec.model || spec.gguf_file || role,
       backend: spec.backend,
       enabled: spec.enabled,
-      loaded: Boolean(l) || h?.['state'] === 'ready',
-      memory_mb: Number(l?.['memory_mb'] ?? spec.max_memory_mb) || 0,
-      state: String(h?.['state'] ?? (spec.enabled ? 'idle' : 'disabled')),
-      ...(typeof problem === 'string' && problem ? { problem } : {}),
+      loaded: info?.loaded === true || h?.state === 'ready',
+      memory_mb: (info?.loaded ? info.measuredMb || info.estimatedMb || 0 : spec.max_memory_mb) || 0,
+      state: h?.state ?? (spec.enabled ? 'idle' : 'disabled'),
+      ...(h?.problem ? { problem: h.problem } : {}),
     };
   });
   const queues = isObj(state['queues']) ? state['queues'] : {};
