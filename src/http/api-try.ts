@@ -7,7 +7,6 @@ import { toSpeechAudio } from '../media/audio/convert.js';
 import { readWav, type WavAudio } from '../media/audio/wav-reader.js';
 import { prepareImage } from '../media/image.js';
 import { sniffImage } from '../media/image-magic.js';
-import type { ModelRouter } from '../router/types.js';
 import { HttpError, readBody, sendJson } from './respond.js';
 
 /** Camera id the try-it results carry (never published, never stored in the timeline). */
@@ -15,13 +14,6 @@ const TRY_CAMERA = 'try_it';
 
 /** Upload limits for the "Try it" page (bytes, characters). */
 export const TRY_LIMITS = { imageBytes: 10 * 1_048_576, wavBytes: 32 * 1_048_576, jsonBytes: 64 * 1024, textChars: 4_000 };
-
-/** The router, once the router feature has put it on the context. */
-function routerOf(ctx: AppContext): ModelRouter {
-  const r = (ctx as unknown as { router?: ModelRouter }).router;
-  if (!r) throw new HttpError(503, 'no model router is running (configure models in the add-on options)');
-  return r;
-}
 
 /**
  * Content types a cross-site page can send without a CORS preflight. Refusing them means a
@@ -59,9 +51,8 @@ export function registerTryRoutes(ctx: AppContext): void {
     }
     if (typeof text !== 'string' || !text.trim()) throw new HttpError(400, 'text must be a non-empty string');
     if (text.length > TRY_LIMITS.textChars) throw new HttpError(413, `text is longer than ${TRY_LIMITS.textChars} characters`);
-    const router = routerOf(ctx);
     try {
-      const r = await router.answer(text.trim());
+      const r = await ctx.router.answer(text.trim());
       sendJson(res, 200, { text: r.value.text, route: r.route, route_reason: r.reason, model: r.model, latency_ms: Math.round(r.latencyMs), tokens: r.value.tokens });
     } catch (err) {
       asHttp(err);
@@ -78,10 +69,9 @@ export function registerTryRoutes(ctx: AppContext): void {
     } catch (err) {
       throw new HttpError(422, errorMessage(err));
     }
-    const router = routerOf(ctx);
     try {
       // the camera path's own describe (prompt, schema, alert rules), as if from a camera named try_it
-      const result = await describeSnapshot(router, cameraSettings(ctx.config, TRY_CAMERA), jpeg, { source: 'api' });
+      const result = await describeSnapshot(ctx.router, cameraSettings(ctx.config, TRY_CAMERA), jpeg, { source: 'api' });
       sendJson(res, 200, result);
     } catch (err) {
       asHttp(err);
@@ -102,9 +92,8 @@ export function registerTryRoutes(ctx: AppContext): void {
       throw new HttpError(413, `the recording is ${seconds.toFixed(1)} s; the limit is ${ctx.config.voice.max_utterance_s} s (voice.max_utterance_s)`);
     }
     const audio = toSpeechAudio(wav.samples, wav.format.rate, wav.format.channels);
-    const router = routerOf(ctx);
     try {
-      const r = await router.transcribe(audio);
+      const r = await ctx.router.transcribe(audio);
       sendJson(res, 200, { text: r.value.text, route: r.route, route_reason: r.reason, model: r.model, latency_ms: Math.round(r.latencyMs), duration_s: Math.round(seconds * 100) / 100 });
     } catch (err) {
       asHttp(err);
