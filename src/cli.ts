@@ -26,6 +26,8 @@ export function loadOrExit(path?: string): LoadedConfig {
 }
 
 const program = new Command();
+/** The configuration `path`, else the one `--config` (or its defaults) names; exits on problems. */
+const configured = (path?: string): LoadedConfig => loadOrExit(path ?? program.opts<{ config?: string }>().config);
 program
   .name('sarai')
   .description('SARAi Omni Bridge: local multimodal AI for Home Assistant over MQTT')
@@ -36,7 +38,7 @@ program
   .command('run', { isDefault: true })
   .description('run the bridge (the embedded MQTT broker when mqtt.url is not set)')
   .action(async () => {
-    const loaded = loadOrExit(program.opts<{ config?: string }>().config);
+    const loaded = configured();
     const log = createLogger(loaded.config.log.level);
     await applySupervisorServices(loaded.config, process.env, log);
     const app = createApp(loaded, { log });
@@ -68,7 +70,7 @@ program
   .command('check-config [path]')
   .description('validate a configuration: list every problem, or summarize what will run')
   .action((path?: string) => {
-    const loaded = loadOrExit(path ?? program.opts<{ config?: string }>().config);
+    const loaded = configured(path);
     process.stdout.write(`${summarizeConfig(loaded.config, loaded.source)}\n`);
   });
 
@@ -79,7 +81,7 @@ program
   .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
   .action(async (image: string, o: { prompt?: string; json?: boolean }) => {
     const { describeCommand } = await import('./router/cli-commands.js');
-    process.exit((await describeCommand(loadOrExit(program.opts<{ config?: string }>().config), image, o)).code);
+    process.exit((await describeCommand(configured(), image, o)).code);
   });
 
 program
@@ -92,10 +94,10 @@ program
   .action(async (words: string[], o: { role?: string; stream?: boolean; json?: boolean; model?: string }) => {
     if (o.model) {
       const { askModelCommand } = await import('./models/cli-commands.js');
-      process.exit((await askModelCommand(loadOrExit(program.opts<{ config?: string }>().config), o.model, words.join(' '), o)).code);
+      process.exit((await askModelCommand(configured(), o.model, words.join(' '), o)).code);
     }
     const { askCommand } = await import('./router/cli-commands.js');
-    process.exit((await askCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
+    process.exit((await askCommand(configured(), words.join(' '), o)).code);
   });
 
 program
@@ -104,7 +106,7 @@ program
   .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
   .action(async (wav: string, o: { json?: boolean }) => {
     const { transcribeCommand } = await import('./voice/cli-commands.js');
-    process.exit((await transcribeCommand(loadOrExit(program.opts<{ config?: string }>().config), wav, o)).code);
+    process.exit((await transcribeCommand(configured(), wav, o)).code);
   });
 
 program
@@ -114,7 +116,7 @@ program
   .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
   .action(async (words: string[], o: { out: string; json?: boolean }) => {
     const { speakCommand } = await import('./voice/cli-commands.js');
-    process.exit((await speakCommand(loadOrExit(program.opts<{ config?: string }>().config), words.join(' '), o)).code);
+    process.exit((await speakCommand(configured(), words.join(' '), o)).code);
   });
 
 const models = program.command('models').description('GGUF model files: list, pull (download with resume + sha256), verify');
@@ -124,7 +126,7 @@ models
   .option('--json', 'print the rows as JSON')
   .action(async (o: { json?: boolean }) => {
     const { modelsListCommand } = await import('./models/cli-commands.js');
-    process.exit(modelsListCommand(loadOrExit(program.opts<{ config?: string }>().config), o).code);
+    process.exit(modelsListCommand(configured(), o).code);
   });
 models
   .command('pull <target>')
@@ -132,14 +134,14 @@ models
   .option('-f, --force', 'download again even if the file exists')
   .action(async (target: string, o: { force?: boolean }) => {
     const { modelsPullCommand } = await import('./models/cli-commands.js');
-    process.exit((await modelsPullCommand(loadOrExit(program.opts<{ config?: string }>().config), target, o)).code);
+    process.exit((await modelsPullCommand(configured(), target, o)).code);
   });
 models
   .command('verify [roles...]')
   .description('check GGUF files: present, not damaged (preflight), sha256 as configured')
   .action(async (roles: string[]) => {
     const { modelsVerifyCommand } = await import('./models/cli-commands.js');
-    process.exit((await modelsVerifyCommand(loadOrExit(program.opts<{ config?: string }>().config), roles)).code);
+    process.exit((await modelsVerifyCommand(configured(), roles)).code);
   });
 
 await program.parseAsync(process.argv);
