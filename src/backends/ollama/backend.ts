@@ -1,16 +1,11 @@
 import { Ollama, type ChatRequest, type ChatResponse, type Message, type Options } from 'ollama';
 import type { ModelConfig } from '../../config/schema/index.js';
-import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
+import { BackendError, errorMessage, InputError } from '../../core/errors.js';
 import { redactUrl, type Logger } from '../../log/logger.js';
-import { prepareRemoteImage } from '../image-payload.js';
 import { describeBody } from '../http-body.js';
-import { checkSchema, parseJsonAnswer } from '../json-answer.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
 import { RemoteBackend } from '../remote-backend.js';
 import type { Backend, Capability, GenerateRequest, GenerateResult } from '../types.js';
-
-/** How long start() waits for GET /api/version (ms). */
-const PROBE_TIMEOUT_MS = 10_000;
 
 export interface OllamaBackendOptions {
   role: string;
@@ -44,9 +39,7 @@ export class OllamaBackend extends RemoteBackend implements Backend {
     this.assertLive();
     if (!this.host) throw new BackendError(`${this.role}: set models.${this.role}.url to the Ollama server (http://host:11434)`);
     if (!this.wireModel) throw new BackendError(`${this.role}: set models.${this.role}.model to the Ollama model name`);
-    this.state = { state: 'starting' };
-    const probe = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), this.lifetime.signal, ...(signal ? [signal] : [])]);
-    try {
+    await this.probe(signal, `${redactUrl(this.host)} did not answer in time`, async (probe) => {
       const client = this.client(probe);
       await client.version();
       const tags = await client.list();
@@ -54,28 +47,14 @@ export class OllamaBackend extends RemoteBackend implements Backend {
       if (!names.some((n) => n === this.wireModel || n === `${this.wireModel}:latest`)) {
         this.opts.log.warn({ module: 'ollama', role: this.role, model: this.wireModel, pulled: names }, `the model is not pulled on the server: run \`ollama pull ${this.wireModel}\` there`);
       }
-      this.state = { state: 'ready' };
-    } catch (err) {
-      const e = this.mapError(err, probe, signal);
-      this.state = { state: 'failed', lastError: errorMessage(e) };
-      throw e;
-    }
+    });
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     this.assertLive();
     const started = Date.now();
-    if (req.images?.length && !this.capabilities.has('image')) throw new InputError(`${this.role}: ${this.model} does not take images`);
-    if (req.audio) throw new InputError(`${this.role}: Ollama chat does not take audio`);
-    if (req.jsonSchema) checkSchema(this.role, req.jsonSchema);
-    const last = req.messages.at(-1);
-    if (!last || last.role !== 'user') throw new InputError(`${this.role}: the last message must be the user's turn`);
-    const images: Uint8Array[] = [];
-    for (const [i, bytes] of (req.images ?? []).entries()) {
-      const label = (req.images?.length ?? 0) > 1 ? `${this.role}: image ${i + 1} of ${req.images?.length}` : `${this.role}: the image`;
-      const img = await prepareRemoteImage(bytes, this.opts.spec.image_size, label);
-      images.push(new Uint8Array(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength));
-    }
+    this.checkRequest(req, 'Ollama chat does not take audio');
+    const images = (await this.remoteImages(req)).map((img) => new Uint8Array(img.bytes.buffer, img.bytes.byteOffset, img.bytes.byteLength));
     const messages: Message[] = req.messages.map((m) => ({ role: m.role, content: m.content }));
     if (images.length > 0) (messages[messages.length - 1] as Message).images = images;
     const base: Omit<ChatRequest, 'stream'> = {
@@ -85,8 +64,7 @@ export class OllamaBackend extends RemoteBackend implements Backend {
       ...(this.opts.spec.keep_alive ? { keep_alive: this.opts.spec.keep_alive } : {}),
       ...(req.jsonSchema ? { format: req.jsonSchema } : {}),
     };
-    const { signal, done } = this.callSignal(req.signal);
-    try {
+    return this.call(req.signal, async (signal) => {
       const client = this.client(signal);
       let text = '';
       let tokens = 0;
@@ -108,15 +86,8 @@ export class OllamaBackend extends RemoteBackend implements Backend {
         text = res.message.content;
         tokens = res.eval_count ?? 0;
       }
-      const result: GenerateResult = { text, model: this.model, tokens, latencyMs: Date.now() - started };
-      if (req.jsonSchema) result.json = parseJsonAnswer(this.role, text, req.jsonSchema);
-      this.state = { state: 'ready' };
-      return result;
-    } catch (err) {
-      throw this.fail(this.mapError(err, signal, req.signal));
-    } finally {
-      done();
-    }
+      return this.answered(req, text, tokens, started);
+    });
   }
 
   /** POST /api/embed: one vector per text. */
@@ -124,8 +95,7 @@ export class OllamaBackend extends RemoteBackend implements Backend {
     this.assertLive();
     if (!this.capabilities.has('embedding')) throw new InputError(`${this.role}: ${this.model} is not an embedding model`);
     if (texts.length === 0) return [];
-    const { signal: s, done } = this.callSignal(signal);
-    try {
+    return this.call(signal, async (s) => {
       const res = await this.client(s).embed({
         model: this.wireModel,
         input: texts,
@@ -136,11 +106,7 @@ export class OllamaBackend extends RemoteBackend implements Backend {
         throw new BackendError(`${this.role}: /api/embed returned ${Array.isArray(res.embeddings) ? res.embeddings.length : 'no'} vectors for ${texts.length} texts`);
       }
       return res.embeddings.map((v) => Float32Array.from(v));
-    } catch (err) {
-      throw this.fail(this.mapError(err, s, signal));
-    } finally {
-      done();
-    }
+    });
   }
 
   // --- internals ---
@@ -163,15 +129,8 @@ export class OllamaBackend extends RemoteBackend implements Backend {
     });
   }
 
-  /** Named errors from what the client threw: an abort's reason, the server's {error}, a dead connection. */
-  private mapError(err: unknown, signal: AbortSignal, caller?: AbortSignal): unknown {
-    if (signal.aborted) {
-      const reason: unknown = signal.reason;
-      if (reason instanceof TimeoutError || reason instanceof DisposedError) return reason;
-      if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${this.role}: aborted`);
-      if (reason instanceof DOMException && reason.name === 'TimeoutError') return new TimeoutError(`${this.role}: ${redactUrl(this.host)} did not answer in time`);
-      return reason instanceof Error ? reason : err;
-    }
+  /** Named errors from what the client threw (not an abort): the server's {error}, a dead connection. */
+  protected override nameError(err: unknown): unknown {
     if (err instanceof BackendError || err instanceof InputError) return err;
     const e = err as { name?: string; status_code?: number; error?: string; cause?: { code?: string } };
     if (e.name === 'ResponseError') {

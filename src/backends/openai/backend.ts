@@ -1,17 +1,13 @@
 import type { ModelConfig } from '../../config/schema/index.js';
-import { BackendError, errorMessage, InputError, TimeoutError } from '../../core/errors.js';
+import { BackendError, errorMessage, InputError } from '../../core/errors.js';
 import { redactUrl, type Logger } from '../../log/logger.js';
-import { prepareRemoteImage } from '../image-payload.js';
 import { describeBody } from '../http-body.js';
-import { checkSchema, parseJsonAnswer } from '../json-answer.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
-import { RemoteBackend } from '../remote-backend.js';
+import { PROBE_TIMEOUT_MS, RemoteBackend } from '../remote-backend.js';
 import type { Audio, Backend, Capability, GenerateRequest, GenerateResult, TranscribeResult } from '../types.js';
 import { sseData } from './sse.js';
 import { writeWav16 } from '../../media/audio/wav-writer.js';
 
-/** How long start() waits for GET /models (ms): a health probe, not a model call. */
-const PROBE_TIMEOUT_MS = 10_000;
 /** The prompt that turns a chat model with audio input into a transcriber. */
 const TRANSCRIBE_PROMPT = 'Transcribe the speech in this audio exactly. Answer with the transcript only.';
 
@@ -65,29 +61,20 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
   async start(signal?: AbortSignal): Promise<void> {
     this.assertLive();
     if (!this.base) throw new BackendError(`${this.role}: set models.${this.role}.url to the server's /v1 URL`);
-    this.state = { state: 'starting' };
-    const probe = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), this.lifetime.signal, ...(signal ? [signal] : [])]);
-    try {
+    await this.probe(signal, `no answer within ${PROBE_TIMEOUT_MS / 1000} s`, async (probe) => {
       const res = await this.request('GET', '/models', undefined, probe);
       const body = await this.readJson<{ data?: { id?: string }[] }>(res, 'GET /models');
       const ids = (body.data ?? []).map((m) => m.id).filter((id): id is string => typeof id === 'string');
       if (this.opts.spec.model && ids.length > 0 && !ids.includes(this.opts.spec.model)) {
         this.opts.log.warn({ module: 'openai', role: this.role, model: this.opts.spec.model, served: ids }, 'the server does not list this model name');
       }
-      this.state = { state: 'ready' };
-    } catch (err) {
-      const e = this.mapAbort(err, probe, PROBE_TIMEOUT_MS);
-      this.state = { state: 'failed', lastError: errorMessage(e) };
-      throw e;
-    }
+    });
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     this.assertLive();
     const started = Date.now();
-    if (req.images?.length && !this.capabilities.has('image')) throw new InputError(`${this.role}: ${this.model} does not take images`);
-    if (req.audio && !this.capabilities.has('audio_in')) throw new InputError(`${this.role}: ${this.model} does not take audio`);
-    if (req.jsonSchema) checkSchema(this.role, req.jsonSchema);
+    this.checkRequest(req);
     const body: Record<string, unknown> = {
       model: this.wireModel,
       messages: await this.wireMessages(req),
@@ -96,19 +83,11 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
       stream: req.onToken !== undefined,
     };
     if (req.jsonSchema) body.response_format = { type: 'json_schema', json_schema: { name: 'answer', schema: req.jsonSchema, strict: true } };
-    const { signal, done } = this.callSignal(req.signal);
-    try {
+    return this.call(req.signal, async (signal) => {
       const res = await this.request('POST', '/chat/completions', body, signal);
       const { text, tokens } = req.onToken ? await this.readStream(res, req.onToken) : await this.readCompletion(res);
-      const result: GenerateResult = { text, model: this.model, tokens, latencyMs: Date.now() - started };
-      if (req.jsonSchema) result.json = parseJsonAnswer(this.role, text, req.jsonSchema);
-      this.state = { state: 'ready' };
-      return result;
-    } catch (err) {
-      throw this.fail(this.mapAbort(err, signal, this.opts.spec.timeout_s * 1000, req.signal));
-    } finally {
-      done();
-    }
+      return this.answered(req, text, tokens, started);
+    });
   }
 
   /** A chat model that hears (Qwen2.5-Omni) transcribes when asked to. */
@@ -123,8 +102,7 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
     this.assertLive();
     if (!this.capabilities.has('embedding')) throw new InputError(`${this.role}: ${this.model} is not an embedding model`);
     if (texts.length === 0) return [];
-    const { signal: s, done } = this.callSignal(signal);
-    try {
+    return this.call(signal, async (s) => {
       const res = await this.request('POST', '/embeddings', { model: this.wireModel, input: texts }, s);
       const body = await this.readJson<{ data?: { index?: number; embedding?: number[] }[] }>(res, 'POST /embeddings');
       const rows = [...(body.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
@@ -132,29 +110,21 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
         throw new BackendError(`${this.role}: /embeddings returned ${rows.length} vectors for ${texts.length} texts`);
       }
       return rows.map((r) => Float32Array.from(r.embedding ?? []));
-    } catch (err) {
-      throw this.fail(this.mapAbort(err, s, this.opts.spec.timeout_s * 1000, signal));
-    } finally {
-      done();
-    }
+    });
   }
 
   // --- internals ---
 
-  /** The last user message carries the images and audio as content parts, text last. */
+  /** The last user message carries the images and audio as content parts, text last (checkRequest ran). */
   private async wireMessages(req: GenerateRequest): Promise<unknown[]> {
-    const last = req.messages.at(-1);
-    if (!last || last.role !== 'user') throw new InputError(`${this.role}: the last message must be the user's turn`);
-    const parts: ContentPart[] = [];
-    const images = req.images ?? [];
-    for (const [i, bytes] of images.entries()) {
-      const label = images.length > 1 ? `${this.role}: image ${i + 1} of ${images.length}` : `${this.role}: the image`;
-      const img = await prepareRemoteImage(bytes, this.opts.spec.image_size, label);
-      parts.push({ type: 'image_url', image_url: { url: `data:${img.mime};base64,${img.bytes.toString('base64')}` } });
-    }
+    const parts: ContentPart[] = (await this.remoteImages(req)).map((img) => ({
+      type: 'image_url',
+      image_url: { url: `data:${img.mime};base64,${img.bytes.toString('base64')}` },
+    }));
     if (req.audio) parts.push({ type: 'input_audio', input_audio: { data: writeWav16(req.audio).toString('base64'), format: 'wav' } });
     const out: unknown[] = req.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content }));
-    out.push({ role: 'user', content: parts.length > 0 ? [...parts, { type: 'text', text: last.content }] : last.content });
+    const last = req.messages.at(-1)?.content ?? '';
+    out.push({ role: 'user', content: parts.length > 0 ? [...parts, { type: 'text', text: last }] : last });
     return out;
   }
 
@@ -247,22 +217,10 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
       }
     } catch (err) {
       if (err instanceof BackendError || err instanceof InputError) throw err;
-      // an abort is renamed by the caller (mapAbort); anything else is the connection dying
+      // an abort is named by call(); anything else is the connection dying
       throw new BackendError(`${this.role}: the stream broke after ${chunks} chunks: ${errorMessage(err)}`);
     }
     if (!finished) throw new BackendError(`${this.role}: the stream stopped midway (after ${chunks} chunks, no finish_reason and no [DONE])`);
     return { text, tokens: tokens || chunks };
   }
-
-  /** An abort becomes the named reason (TimeoutError, DisposedError, the caller's own). */
-  private mapAbort(err: unknown, signal: AbortSignal, ms: number, caller?: AbortSignal): unknown {
-    if (!signal.aborted) return err;
-    const reason: unknown = signal.reason;
-    if (reason instanceof Error && reason.name !== 'AbortError' && reason.name !== 'TimeoutError') return reason;
-    if (reason instanceof TimeoutError) return reason;
-    if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${this.role}: aborted`);
-    if (reason instanceof DOMException && reason.name === 'TimeoutError') return new TimeoutError(`${this.role}: no answer within ${Math.round(ms / 1000)} s`);
-    return err;
-  }
-
 }
