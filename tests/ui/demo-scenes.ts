@@ -3,7 +3,7 @@
  * SVG by sharp (JPEG, like real snapshots) and results shaped exactly like the camera path's.
  */
 import sharp from 'sharp';
-import type { CameraResult, EventType, Severity, VoiceResponse } from '../../src/core/results.js';
+import type { CameraResult, VoiceResponse } from '../../src/core/results.js';
 
 const W = 640;
 const H = 480;
@@ -49,22 +49,8 @@ export async function sceneJpeg(name: string): Promise<Buffer> {
   return sharp(Buffer.from(s)).jpeg({ quality: 82 }).toBuffer();
 }
 
-interface Demo {
-  scene: string;
-  camera: string;
-  minutesAgo: number;
-  summary: string;
-  description: string;
-  objects: string[];
-  alert: boolean;
-  severity: Severity;
-  event_type: EventType;
-  route: string;
-  model: string;
-  latency_ms: number;
-  label?: string;
-  zones?: string[];
-}
+/** A demo result as written below: the camera path fills in the rest. */
+type Demo = Omit<CameraResult, 'id' | 'ts' | 'route_reason' | 'source'> & { scene: string; minutesAgo: number };
 
 const DEMOS: Demo[] = [
   { scene: 'door_night', camera: 'front_door', minutesAgo: 400, summary: 'Porch light on, nobody at the door.', description: 'The porch is empty; the outside light is on and the door is closed.', objects: ['door', 'lamp'], alert: false, severity: 'none', event_type: 'other', route: 'vision', model: 'Florence-2-base', latency_ms: 412 },
@@ -77,15 +63,16 @@ const DEMOS: Demo[] = [
 /** Demo results, oldest first, with their snapshots. */
 export async function demoResults(now = Date.now()): Promise<{ result: CameraResult; image: Buffer }[]> {
   const out: { result: CameraResult; image: Buffer }[] = [];
-  for (const [i, d] of DEMOS.entries()) {
-    const ts = new Date(now - d.minutesAgo * 60_000).toISOString();
+  for (const [i, { scene, minutesAgo, ...d }] of DEMOS.entries()) {
+    const at = now - minutesAgo * 60_000;
     out.push({
-      image: await sceneJpeg(d.scene),
+      image: await sceneJpeg(scene),
       result: {
-        id: `demo${i}_${(now - d.minutesAgo * 60_000).toString(36)}`,
-        camera: d.camera, summary: d.summary, description: d.description, objects: d.objects, alert: d.alert, severity: d.severity,
-        event_type: d.event_type, route: d.route, route_reason: d.route === 'omni' ? 'image input -> omni' : 'omni unhealthy -> vision',
-        model: d.model, latency_ms: d.latency_ms, ts, source: d.label ? 'frigate' : 'mqtt', ...(d.label ? { label: d.label } : {}), ...(d.zones ? { zones: d.zones } : {}),
+        ...d,
+        id: `demo${i}_${at.toString(36)}`,
+        ts: new Date(at).toISOString(),
+        route_reason: d.route === 'omni' ? 'image input -> omni' : 'omni unhealthy -> vision',
+        source: d.label ? 'frigate' : 'mqtt',
       },
     });
   }
