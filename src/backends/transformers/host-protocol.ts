@@ -24,19 +24,18 @@ export interface RgbImage {
   height: number;
 }
 
+/** What a pipeline is loaded from (the `load` request without its ids). */
+export interface PipelineSpec {
+  task: TransformersTask;
+  modelRef: string;
+  dtype?: string;
+  sessionOptions: Record<string, unknown>;
+  localFilesOnly: boolean;
+  env: HostEnv;
+}
+
 export type HostRequest =
-  | {
-      op: 'load';
-      id: number;
-      pipe: number;
-      task: TransformersTask;
-      modelRef: string;
-      dtype?: string;
-      sessionOptions: Record<string, unknown>;
-      localFilesOnly: boolean;
-      env: HostEnv;
-      progress: boolean;
-    }
+  | ({ op: 'load'; id: number; pipe: number; progress: boolean } & PipelineSpec)
   | { op: 'caption'; id: number; pipe: number; image: RgbImage; maxNewTokens: number; stream: boolean }
   | { op: 'transcribe'; id: number; pipe: number; samples: Float32Array; rate: number }
   | { op: 'synthesize'; id: number; pipe: number; text: string }

@@ -2,9 +2,8 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../../core/errors.js';
-import type { HostReply, HostRequest, LoadInfo, RgbImage, HostEnv } from './host-protocol.js';
+import type { HostReply, HostRequest, LoadInfo, PipelineSpec, RgbImage } from './host-protocol.js';
 import type { LoadProgress } from './pipelines.js';
-import type { TransformersTask } from './tasks.js';
 
 /** A request without its id (the host assigns it). */
 type Outgoing = HostRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -143,13 +142,7 @@ function startWorker(): Worker {
 
 let nextPipeId = 1;
 
-export interface RemoteLoadOptions {
-  task: TransformersTask;
-  modelRef: string;
-  dtype?: string;
-  sessionOptions: Record<string, unknown>;
-  localFilesOnly: boolean;
-  env: HostEnv;
+export interface RemoteLoadOptions extends PipelineSpec {
   onProgress?: (info: LoadProgress) => void;
 }
 
