@@ -101,8 +101,7 @@ export class Scheduler {
     this.queuedBytes += job.bytes;
     this.queuedCount++;
     this.counters.inc('queued', job.kind);
-    this.updateDepth();
-    this.pump();
+    this.pump(); // updates the depth gauge
     return 'queued';
   }
 
