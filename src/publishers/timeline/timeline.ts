@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { AppContext } from '../../core/context.js';
 import type { Service } from '../../core/lifecycle.js';
 import { registerTimelineRoutes } from './api.js';
@@ -22,16 +23,10 @@ export class Timeline implements Service {
     registerTimelineRoutes(this.ctx.http, () => this.store);
     // After the MQTT writes of the same result have left (setImmediate): a synchronous
     // SQLite insert is not on the path to Home Assistant.
-    this.off = this.ctx.bus.on('camera.result', this.name, ({ result, image }) => new Promise<void>((done, fail) => {
-      setImmediate(() => {
-        try {
-          if (this.store === store) store.add(result, image);
-          done();
-        } catch (err) {
-          fail(err);
-        }
-      });
-    }));
+    this.off = this.ctx.bus.on('camera.result', this.name, async ({ result, image }) => {
+      await setImmediate();
+      if (this.store === store) store.add(result, image);
+    });
     this.timer = setInterval(() => {
       try {
         store.applyRetention();
