@@ -3,6 +3,9 @@ import type { GenerateResult } from '../backends/types.js';
 
 export const SUMMARY_MAX = 255;
 
+/** The last line of every camera prompt (snapshot and clip): the answer shape parseCameraAnswer reads. */
+export const ANSWER_FORMAT = `Answer as JSON with summary (one sentence, at most ${SUMMARY_MAX} characters), description, objects (list), alert (true/false) and severity (none, low, medium, high).`;
+
 /** Cuts to `max` characters at a word boundary when it can, with an ellipsis. */
 export function clampText(text: string, max: number): string {
   const t = text.replace(/\s+/g, ' ').trim();

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { CAMERA_RESULT_SCHEMA } from '../core/camera-schema.js';
+import type { GenerateResult } from '../backends/types.js';
 import type { CameraResult } from '../core/results.js';
 import type { ModelRouter } from '../router/types.js';
-import { parseCameraAnswer } from './answer.js';
+import { ANSWER_FORMAT, parseCameraAnswer } from './answer.js';
 import { decideAlert, eventTypeOf } from './rules.js';
 import type { CameraSettings } from './settings.js';
 
@@ -30,8 +31,26 @@ function promptFor(cam: CameraSettings, meta: SnapshotMeta): string {
   return [
     cam.prompt,
     ...hints,
-    'Answer as JSON with summary (one sentence, at most 255 characters), description, objects (list), alert (true/false) and severity (none, low, medium, high).',
+    ANSWER_FORMAT,
   ].join('\n');
+}
+
+/**
+ * A model's answer under the camera's rules, for snapshot and clip results alike: the answer's
+ * fields, its event type (detector label first, else the words) and the alert decision.
+ */
+export function judgeAnswer(
+  cam: CameraSettings,
+  value: GenerateResult,
+  meta: Pick<SnapshotMeta, 'label' | 'zones' | 'detectorAlert'>,
+  now: Date,
+): Pick<CameraResult, 'summary' | 'description' | 'objects' | 'alert' | 'severity' | 'event_type'> {
+  const answer = parseCameraAnswer(value);
+  const event_type = eventTypeOf(meta.label, answer.objects, answer.summary);
+  const { alert, severity } = decideAlert(cam, {
+    modelAlert: answer.alert, modelSeverity: answer.severity, eventType: event_type, label: meta.label, zones: meta.zones, detectorAlert: meta.detectorAlert, now,
+  });
+  return { summary: answer.summary, description: answer.description, objects: answer.objects, alert, severity, event_type };
 }
 
 /**
@@ -46,22 +65,11 @@ export async function describeSnapshot(
   signal?: AbortSignal,
 ): Promise<CameraResult> {
   const routed = await router.describe({ prompt: promptFor(cam, meta), images: [jpeg], jsonSchema: CAMERA_RESULT_SCHEMA as unknown as Record<string, unknown>, signal });
-  const answer = parseCameraAnswer(routed.value);
   const now = new Date();
-  const event_type = eventTypeOf(meta.label, answer.objects, answer.summary);
-  const { alert, severity } = decideAlert(
-    { alertLabels: cam.alertLabels, alertZones: cam.alertZones, quietHours: cam.quietHours },
-    { modelAlert: answer.alert, modelSeverity: answer.severity, eventType: event_type, label: meta.label, zones: meta.zones, detectorAlert: meta.detectorAlert, now },
-  );
   return {
     id: newResultId(now.getTime()),
     camera: cam.id,
-    summary: answer.summary,
-    description: answer.description,
-    objects: answer.objects,
-    alert,
-    severity,
-    event_type,
+    ...judgeAnswer(cam, routed.value, meta, now),
     route: routed.route,
     route_reason: routed.reason,
     model: routed.model,

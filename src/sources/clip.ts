@@ -1,6 +1,5 @@
-import { decideAlert, eventTypeOf } from '../camera/rules.js';
-import { parseCameraAnswer } from '../camera/answer.js';
-import { newResultId } from '../camera/describe.js';
+import { ANSWER_FORMAT } from '../camera/answer.js';
+import { judgeAnswer, newResultId } from '../camera/describe.js';
 import { routerOf } from '../camera/router-access.js';
 import { cameraSettings, type CameraSettings } from '../camera/settings.js';
 import type { Config } from '../config/schema/index.js';
@@ -93,7 +92,7 @@ export function clipPrompt(cam: Pick<CameraSettings, 'prompt' | 'name'>, clip: C
   return [
     cam.prompt,
     `The ${clip.frames.length} images are frames of a ${secs} s video clip from the camera "${cam.name}", in time order (at ${times} s). ${sound} Describe what happens over time, not each frame.`,
-    'Answer as JSON with summary (one sentence, at most 255 characters), description, objects (list), alert (true/false) and severity (none, low, medium, high).',
+    ANSWER_FORMAT,
   ].join('\n');
 }
 
@@ -239,21 +238,12 @@ export class ClipSource implements Service {
       jsonSchema: CAMERA_RESULT_SCHEMA as unknown as Record<string, unknown>,
       ...(signal ? { signal } : {}),
     });
-    const answer = parseCameraAnswer(routed.value);
     const now = new Date();
-    const event_type = eventTypeOf(undefined, answer.objects, answer.summary);
-    const { alert, severity } = decideAlert(
-      { alertLabels: cam.alertLabels, alertZones: cam.alertZones, quietHours: cam.quietHours },
-      { modelAlert: answer.alert, modelSeverity: answer.severity, eventType: event_type, now },
-    );
     const took = `${clip.frames.length} frames${clip.audio ? ` + ${((clip.audio.samples.length / clip.audio.sampleRate) || 0).toFixed(1)} s audio` : ' (clip has no audio track)'}`;
     const result: CameraResult = {
       id: id ?? newResultId(now.getTime()),
       camera,
-      ...answer,
-      alert,
-      severity,
-      event_type,
+      ...judgeAnswer(cam, routed.value, {}, now),
       route: `clip:${routed.route}`,
       route_reason: `${took}: ${routed.reason}`,
       model: routed.model,
