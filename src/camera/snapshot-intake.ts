@@ -31,10 +31,10 @@ export type IntakeResult = 'queued' | 'coalesced' | 'rejected' | 'dropped';
 export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeResult {
   const { scheduler, scenes } = schedulerFor(ctx);
   const reportSource = `camera.${input.meta.source}`;
+  const maxBytes = Math.round(ctx.config.camera_defaults.max_image_mb * 1_048_576);
   let camera: string;
   try {
     camera = checkId('camera', input.camera);
-    const maxBytes = Math.round(ctx.config.camera_defaults.max_image_mb * 1_048_576);
     if (input.bytes.length > maxBytes) {
       throw new InputError(`image of ${(input.bytes.length / 1_048_576).toFixed(1)} MB exceeds camera_defaults.max_image_mb (${ctx.config.camera_defaults.max_image_mb} MB)`);
     }
@@ -50,7 +50,6 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
   const cam = cameraSettings(ctx.config, camera);
   const source = `camera:${camera}`;
   const maxSide = imageSizeFor(ctx.config);
-  const maxBytes = Math.round(ctx.config.camera_defaults.max_image_mb * 1_048_576);
   try {
     return scheduler.submit({
       kind: 'snapshot',
