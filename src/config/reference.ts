@@ -18,11 +18,9 @@ interface Node {
 function typeOf(n: Node): string {
   if (n.anyOf) return n.anyOf.map((b) => (b.const !== undefined ? JSON.stringify(b.const) : typeOf(b))).join(' \\| ');
   if (n.type === 'array') return `list of ${n.items ? typeOf(n.items) : 'any'}`;
-  const range =
-    n.minimum !== undefined || n.maximum !== undefined || n.exclusiveMinimum !== undefined
-      ? ` (${n.exclusiveMinimum !== undefined ? `> ${n.exclusiveMinimum}` : n.minimum !== undefined ? `>= ${n.minimum}` : ''}${n.maximum !== undefined ? `${n.minimum !== undefined || n.exclusiveMinimum !== undefined ? ', ' : ''}<= ${n.maximum}` : ''})`
-      : '';
-  return `${n.type ?? 'any'}${range}`;
+  const lower = n.exclusiveMinimum !== undefined ? `> ${n.exclusiveMinimum}` : n.minimum !== undefined ? `>= ${n.minimum}` : undefined;
+  const bounds = [lower, n.maximum !== undefined ? `<= ${n.maximum}` : undefined].filter((b) => b !== undefined);
+  return `${n.type ?? 'any'}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}`;
 }
 
 function shownDefault(n: Node): string {
