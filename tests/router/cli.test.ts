@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/load.js';
 import { askCommand, describeCommand } from '../../src/router/cli-commands.js';
 import { tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
 import { makeTinyCaptioner } from '../fixtures/onnx/index.js';
 import { OllamaServer } from '../fixtures/ollama-server.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
-
-const run = promisify(execFile);
-const CLI = path.resolve('src/cli.ts');
-const TSX = path.resolve('node_modules/.bin/tsx');
+import { captureOutput, runCli, type CliOutput } from '../helpers/cli.js';
 
 let dir: string;
 let image: string;
@@ -34,32 +29,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sarai(models: Record<string, unknown>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function sarai(models: Record<string, unknown>, args: string[]): Promise<CliOutput> {
   const config = path.join(dir, `sarai-${Math.random().toString(36).slice(2)}.yaml`);
   await writeFile(config, JSON.stringify({ models_dir: dir, runtime: { threads: 1, onnx_threads: 1 }, log: { level: 'warn' }, models }));
-  try {
-    const { stdout, stderr } = await run(TSX, [CLI, '-c', config, ...args], { timeout: 110_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+  return runCli(config, args);
 }
 
 /** The command functions in-process (the machine is shared: one real CLI spawn is enough). */
-async function inProcess(models: Record<string, unknown>, fn: (loaded: Parameters<typeof askCommand>[0]) => Promise<{ code: number }>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function inProcess(models: Record<string, unknown>, fn: (loaded: Parameters<typeof askCommand>[0]) => Promise<{ code: number }>): Promise<CliOutput> {
   const loaded = { config: configFromObject({ models_dir: dir, runtime: { threads: 1, onnx_threads: 1 }, log: { level: 'warn' }, models }, 'test'), source: 'test', baseDir: dir };
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-  try {
-    const { code } = await fn(loaded);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
+  return captureOutput(() => fn(loaded));
 }
 
 describe('sarai describe / sarai ask go through the router', () => {

@@ -1,18 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromObject } from '../../src/config/load.js';
 import { transcribeCommand } from '../../src/voice/cli-commands.js';
 import { makeTinyAsr } from '../fixtures/onnx/index.js';
+import { captureOutput, runCli, type CliOutput } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/require-program.js';
 import { claimedDurationS, espeakWav, ffprobe } from './helpers.js';
 
-const run = promisify(execFile);
-const CLI = path.resolve('src/cli.ts');
-const TSX = path.resolve('node_modules/.bin/tsx');
 const ready = requireProgram('espeak-ng') && requireProgram('ffprobe');
 
 describe.skipIf(!ready)('sarai transcribe / sarai speak', () => {
@@ -29,31 +25,13 @@ describe.skipIf(!ready)('sarai transcribe / sarai speak', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  async function sarai(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(TSX, [CLI, '-c', config, ...args], { timeout: 110_000 });
-      return { code: 0, stdout, stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    }
-  }
+  const sarai = (args: string[]): Promise<CliOutput> => runCli(config, args);
 
   /** The command in-process (the machine is shared: one real CLI spawn is enough). */
-  async function transcribe(file: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function transcribe(file: string): Promise<CliOutput> {
     const models = { stt: { backend: 'transformers', model: path.join(dir, 'asr') } };
     const loaded = { config: configFromObject({ models_dir: dir, runtime: { onnx_threads: 1 }, log: { level: 'warn' }, models }, 'test'), source: 'test', baseDir: dir };
-    let stdout = '';
-    let stderr = '';
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((stdout += String(c)), true));
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((stderr += String(c)), true));
-    try {
-      const { code } = await transcribeCommand(loaded, file, {});
-      return { code, stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-    }
+    return captureOutput(() => transcribeCommand(loaded, file, {}));
   }
 
   it('speak (the real CLI) writes a valid 16-bit WAV; transcribe hears speech through the stt role', async () => {
