@@ -1,9 +1,7 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { addSemanticCheck } from '../config/semantics.js';
 import type { Config, ModelConfig } from '../config/schema/index.js';
-import { preflightGguf } from './gguf-preflight.js';
-import { estimateModelMb } from './memory-estimate.js';
+import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
 
 /** Backends whose memory is on this machine: in-process ones, and servers on loopback. */
 function runsHere(spec: ModelConfig): boolean {
@@ -14,13 +12,7 @@ function runsHere(spec: ModelConfig): boolean {
 
 /** MB a pinned role holds: max_memory_mb, or the GGUF estimate when its file is given by absolute path and larger. */
 function pinnedMb(spec: ModelConfig, role: string): number {
-  if (spec.backend === 'llama' && path.isAbsolute(spec.gguf_file) && existsSync(spec.gguf_file)) {
-    try {
-      return estimateModelMb(spec, preflightGguf(spec.gguf_file), role !== 'embedding');
-    } catch {
-      return spec.max_memory_mb; // a damaged file is reported when it loads
-    }
-  }
+  if (spec.backend === 'llama' && path.isAbsolute(spec.gguf_file)) return estimateModelMb(role, spec, summaryForEstimate(spec.gguf_file));
   return spec.max_memory_mb;
 }
 

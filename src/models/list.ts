@@ -4,7 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import { sha256File } from './download.js';
 import { preflightGguf } from './gguf-preflight.js';
 import type { ModelInfo, ModelManager } from './manager.js';
-import { estimateModelMb } from './memory-estimate.js';
+import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
 import { resolveModelPath } from './paths.js';
 
 export interface ModelListRow {
@@ -29,14 +29,7 @@ export function modelsList(config: Config, baseDir: string, manager?: ModelManag
     const file = spec.backend === 'llama' ? (resolveModelPath(config, baseDir, spec) ?? '') : spec.model || spec.url;
     const present = spec.backend === 'llama' ? file !== '' && existsSync(file) : true;
     const sizeBytes = spec.backend === 'llama' && present ? statSync(file).size : 0;
-    let memoryMb = live.get(role)?.estimatedMb ?? spec.max_memory_mb;
-    if (!live.has(role) && spec.backend === 'llama' && present) {
-      try {
-        memoryMb = estimateModelMb(spec, preflightGguf(file), role !== 'embedding');
-      } catch {
-        /* a damaged file: verify reports it */
-      }
-    }
+    const memoryMb = live.get(role)?.estimatedMb ?? (spec.backend === 'llama' ? estimateModelMb(role, spec, summaryForEstimate(file)) : spec.max_memory_mb);
     return { role, name: spec.name || role, backend: spec.backend, enabled: spec.enabled, file, sizeBytes, present, loaded: live.get(role)?.loaded ?? false, memoryMb, pinned: !spec.auto_unload };
   });
 }

@@ -7,8 +7,8 @@ import { CapacityError, errorMessage, InputError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../log/logger.js';
-import { preflightGguf, type GgufSummary } from './gguf-preflight.js';
-import { estimateModelMb } from './memory-estimate.js';
+import type { GgufSummary } from './gguf-preflight.js';
+import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
 import { resolveModelPath } from './paths.js';
 import { pullMissingModels } from './pull.js';
 import './budget-check.js'; // registers the pinned-models budget rule with check-config
@@ -64,7 +64,7 @@ export class ModelManager implements Service {
   readonly name = 'models';
   private readonly backends = new Map<string, LlamaBackend>();
   private readonly listeners: ((e: ModelEvent) => void)[] = [];
-  private readonly summaries = new Map<string, GgufSummary | undefined>();
+  private readonly summaries = new Map<string, GgufSummary>();
   private lock: Promise<unknown> = Promise.resolve();
   private idleTimer?: NodeJS.Timeout;
   private evictionCount = 0;
@@ -201,16 +201,12 @@ export class ModelManager implements Service {
   }
 
   private estimateMb(role: string, spec: ModelConfig, file: string | undefined): number {
-    if (!this.summaries.has(role) || this.summaries.get(role) === undefined) {
-      let summary: GgufSummary | undefined;
-      try {
-        summary = file && existsSync(file) ? preflightGguf(file) : undefined;
-      } catch {
-        summary = undefined; // a damaged file is reported when it is loaded
-      }
-      this.summaries.set(role, summary);
+    let summary = this.summaries.get(role);
+    if (!summary) {
+      summary = summaryForEstimate(file);
+      if (summary) this.summaries.set(role, summary);
     }
-    return estimateModelMb(spec, this.summaries.get(role), role !== 'embedding');
+    return estimateModelMb(role, spec, summary);
   }
 
   /** Serializes loads, evictions and idle unloads, so the budget arithmetic stays true. */

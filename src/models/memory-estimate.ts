@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { ModelConfig } from '../config/schema/index.js';
-import { metaNumber, type GgufSummary } from './gguf-preflight.js';
+import { metaNumber, preflightGguf, type GgufSummary } from './gguf-preflight.js';
 
 const MB = 1_048_576;
 /** Compute buffers and runtime overhead llama.cpp adds on top of weights and KV cache (MB). */
@@ -22,12 +23,23 @@ export function kvCacheBytes(s: GgufSummary, contextTokens: number): number {
 
 /**
  * Memory a role needs when loaded (MB): file size + KV cache for context_length x concurrency
- * (+ a fixed overhead), or the configured max_memory_mb when that is larger. With no file
- * summary (file missing), max_memory_mb alone.
+ * (the embedding role: one window of at most 2048 tokens) (+ a fixed overhead), or the
+ * configured max_memory_mb when that is larger. With no file summary (file missing),
+ * max_memory_mb alone.
  */
-export function estimateModelMb(spec: ModelConfig, summary: GgufSummary | undefined, textContext: boolean): number {
+export function estimateModelMb(role: string, spec: ModelConfig, summary: GgufSummary | undefined): number {
   if (!summary) return spec.max_memory_mb;
-  const tokens = textContext ? spec.context_length * spec.concurrency : Math.min(spec.context_length, 2048);
+  const tokens = role !== 'embedding' ? spec.context_length * spec.concurrency : Math.min(spec.context_length, 2048);
   const mb = (summary.fileSize + kvCacheBytes(summary, tokens)) / MB + OVERHEAD_MB;
   return Math.max(Math.ceil(mb), spec.max_memory_mb);
+}
+
+/** The GGUF summary an estimate needs; undefined when the file is missing or damaged (reported when it loads, or by `sarai models verify`). */
+export function summaryForEstimate(file: string | undefined): GgufSummary | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  try {
+    return preflightGguf(file);
+  } catch {
+    return undefined;
+  }
 }
