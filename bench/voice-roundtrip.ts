@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readWav, toSpeechAudio, writeWav16 } from '../src/media/audio/index.js';
+import { encodePcm16, readWav, toSpeechAudio, writeWav16 } from '../src/media/audio/index.js';
 import { tinyLlamaFile } from '../tests/fixtures/gguf/tiny-llama.js';
 import { makeTinyAsr, makeTinyTts } from '../tests/fixtures/onnx/index.js';
 import { startTestApp } from '../tests/helpers/app.js';
@@ -35,8 +35,7 @@ const spoken = spawnSync('espeak-ng', ['--stdout', 'turn on the kitchen lights p
 if (spoken.status !== 0) throw new Error('espeak-ng is needed for the bench (apt-get install espeak-ng)');
 const wav = spoken.stdout;
 const speech = readWav(wav);
-const pcm = Buffer.alloc(speech.samples.length * 2);
-speech.samples.forEach((v, i) => pcm.writeInt16LE(Math.round(v * 32767), i * 2));
+const pcm = encodePcm16(speech.samples);
 
 const mosq = await startMosquitto();
 const rows: (string | number)[][] = [];

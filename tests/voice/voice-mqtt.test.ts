@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VoiceResponse } from '../../src/core/results.js';
-import { readWav } from '../../src/media/audio/index.js';
+import { encodePcm16, readWav } from '../../src/media/audio/index.js';
 import { MAX_OPEN_STREAMS } from '../../src/sources/voice/audio-source.js';
 import { VoiceService } from '../../src/voice/service.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -19,9 +19,7 @@ const json = (m: Received) => JSON.parse(m.payload.toString()) as Record<string,
 /** espeak-ng speech as raw 16-bit PCM plus its format. */
 function speechPcm(text: string): { pcm: Buffer; rate: number } {
   const w = readWav(espeakWav(text));
-  const pcm = Buffer.alloc(w.samples.length * 2);
-  w.samples.forEach((v, i) => pcm.writeInt16LE(Math.round(v * 32767), i * 2));
-  return { pcm, rate: w.format.rate };
+  return { pcm: encodePcm16(w.samples), rate: w.format.rate };
 }
 
 describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, espeak-ng TTS)', () => {
