@@ -1,5 +1,4 @@
 import '../backends/kinds.js'; // registers llama, transformers, openai, ollama
-import { Registry } from 'prom-client';
 import { BackendRegistry } from '../backends/registry.js';
 import type { Config } from '../config/schema/index.js';
 import type { AppContext } from '../core/context.js';
@@ -17,8 +16,6 @@ export interface ModelLayer {
 }
 
 export interface ModelLayerOptions {
-  /** prom-client registry for sarai_backend_* (omit for the CLI). */
-  metrics?: Metrics;
   /** The config file's folder: given, a ModelManager owns the llama roles. */
   baseDir?: string;
 }
@@ -29,16 +26,14 @@ export interface ModelLayerOptions {
  * With `baseDir`, the llama roles come from a ModelManager (one instance per model, under
  * memory.budget_mb); start it before the registry (startModelLayer does).
  */
-export function createModelLayer(config: Config, modelsDir: string, log: Logger, metrics?: Metrics | Registry, opts: ModelLayerOptions = {}): ModelLayer {
-  const m = opts.metrics ?? (metrics instanceof Registry ? undefined : metrics);
-  const promRegistry = metrics instanceof Registry ? metrics : metrics?.registry;
+export function createModelLayer(config: Config, modelsDir: string, log: Logger, metrics?: Metrics, opts: ModelLayerOptions = {}): ModelLayer {
   const ref: { backends?: BackendRegistry } = {};
   const manager = opts.baseDir
     ? new ModelManager({
         config,
         baseDir: opts.baseDir,
         log,
-        ...(m ? { metrics: m } : {}),
+        ...(metrics ? { metrics } : {}),
         externalUsageMb: () => (ref.backends ? inProcessMb(ref.backends) : 0),
       })
     : undefined;
@@ -46,7 +41,7 @@ export function createModelLayer(config: Config, modelsDir: string, log: Logger,
     config,
     modelsDir,
     log,
-    ...(promRegistry ? { metrics: promRegistry } : {}),
+    ...(metrics ? { metrics: metrics.registry } : {}),
     ...(manager ? { external: (role: string) => manager.backend(role) } : {}),
   });
   ref.backends = backends;
