@@ -52,6 +52,16 @@ export interface CompleteRequest {
   signal?: AbortSignal;
 }
 
+/** What chat and completion generation both take (node-llama-cpp's prompt options). */
+interface SamplingOptions {
+  maxTokens: number;
+  temperature: number;
+  signal: AbortSignal;
+  grammar?: JsonGrammar;
+  onToken: (tokens: Token[]) => void;
+  onTextChunk?: (text: string) => void;
+}
+
 interface Loaded {
   llama: Llama;
   model: LlamaModel;
@@ -187,31 +197,20 @@ export class LlamaBackend implements Backend {
     const last = req.messages.at(-1);
     if (!last || last.role !== 'user') throw new InputError(`${this.role}: the last message must be the user's turn`);
     if (req.images?.length || req.audio) throw new InputError(`${this.role}: the llama backend takes text only`);
-    return this.run(req.signal, async (l, seq, signal, count) => {
+    return this.run(req, req.messages.map((m) => m.content), async (l, seq, options) => {
       const system = req.messages.find((m) => m.role === 'system')?.content ?? DEFAULT_SYSTEM_PROMPT;
       const history: ChatHistoryItem[] = [{ type: 'system', text: system }];
       for (const m of req.messages.slice(0, -1)) {
         if (m.role === 'user') history.push({ type: 'user', text: m.content });
         else if (m.role === 'assistant') history.push({ type: 'model', response: [m.content] });
       }
-      const maxTokens = req.maxTokens ?? this.opts.spec.max_tokens;
-      this.checkLength(l.model, req.messages.map((m) => m.content), maxTokens);
-      const grammar = req.jsonSchema ? await this.grammar(l.llama, req.jsonSchema) : undefined;
       // resolving the chat wrapper renders the model's Jinja template (~0.2 s on a busy box): once per load
       const { LlamaChatSession } = await loadLlamaCpp();
       const session = new LlamaChatSession({ contextSequence: seq, autoDisposeSequence: false, systemPrompt: system, ...(l.chatWrapper ? { chatWrapper: l.chatWrapper } : {}) });
       l.chatWrapper ??= session.chatWrapper;
       try {
         session.setChatHistory(history);
-        const text = await session.prompt(last.content, {
-          maxTokens,
-          temperature: req.temperature ?? this.opts.spec.temperature,
-          signal,
-          ...(grammar ? { grammar } : {}),
-          onToken: count,
-          ...(req.onToken ? { onTextChunk: req.onToken } : {}),
-        });
-        return { text, grammar };
+        return await session.prompt(last.content, options);
       } finally {
         session.dispose({ disposeSequence: false });
       }
@@ -220,22 +219,11 @@ export class LlamaBackend implements Backend {
 
   /** Plain text completion of `prompt` (no chat template). */
   async complete(req: CompleteRequest): Promise<GenerateResult> {
-    return this.run(req.signal, async (l, seq, signal, count) => {
-      const maxTokens = req.maxTokens ?? this.opts.spec.max_tokens;
-      this.checkLength(l.model, [req.prompt], maxTokens);
-      const grammar = req.jsonSchema ? await this.grammar(l.llama, req.jsonSchema) : undefined;
+    return this.run(req, [req.prompt], async (_l, seq, options) => {
       const { LlamaCompletion } = await loadLlamaCpp();
       const completion = new LlamaCompletion({ contextSequence: seq, autoDisposeSequence: false });
       try {
-        const text = await completion.generateCompletion(req.prompt, {
-          maxTokens,
-          temperature: req.temperature ?? this.opts.spec.temperature,
-          signal,
-          ...(grammar ? { grammar } : {}),
-          onToken: count,
-          ...(req.onToken ? { onTextChunk: req.onToken } : {}),
-        });
-        return { text, grammar };
+        return await completion.generateCompletion(req.prompt, options);
       } finally {
         completion.dispose({ disposeSequence: false });
       }
@@ -298,11 +286,13 @@ export class LlamaBackend implements Backend {
 
   // --- internals ---
 
+  /** One generation (slot, start, sequence, length check of `prompt`, grammar, options); `work` only prompts the model. */
   private async run(
-    callerSignal: AbortSignal | undefined,
-    work: (l: Loaded, seq: LlamaContextSequence, signal: AbortSignal, count: (tokens: Token[]) => void) => Promise<{ text: string; grammar: JsonGrammar | undefined }>,
+    req: CompleteRequest | GenerateRequest,
+    prompt: string[],
+    work: (l: Loaded, seq: LlamaContextSequence, options: SamplingOptions) => Promise<string>,
   ): Promise<GenerateResult> {
-    const { signal, done, mapError } = this.callSignal(callerSignal);
+    const { signal, done, mapError } = this.callSignal(req.signal);
     const started = Date.now();
     let release: (() => void) | undefined;
     let seq: LlamaContextSequence | undefined;
@@ -314,9 +304,19 @@ export class LlamaBackend implements Backend {
       l = this.loadedOrThrow();
       seq = l.freeSequences.pop();
       if (!seq) throw new BackendError(`${this.role}: no free context sequence`);
+      const maxTokens = req.maxTokens ?? this.opts.spec.max_tokens;
+      this.checkLength(l.model, prompt, maxTokens);
+      const grammar = req.jsonSchema ? await this.grammar(l.llama, req.jsonSchema) : undefined;
       let tokens = 0;
-      const { text, grammar } = await work(l, seq, signal, (t) => {
-        tokens += t.length;
+      const text = await work(l, seq, {
+        maxTokens,
+        temperature: req.temperature ?? this.opts.spec.temperature,
+        signal,
+        ...(grammar ? { grammar } : {}),
+        onToken: (t) => {
+          tokens += t.length;
+        },
+        ...(req.onToken ? { onTextChunk: req.onToken } : {}),
       });
       const result: GenerateResult = { text, model: this.model, tokens, latencyMs: Date.now() - started };
       if (grammar) {
