@@ -21,15 +21,19 @@ export function kvCacheBytes(s: GgufSummary, contextTokens: number): number {
   return layers * contextTokens * kvHeads * (keyLen + valueLen) * 2;
 }
 
+/** Embedding inputs are short (queries, exemplars): a small context keeps memory low (tokens). */
+export function embeddingContextSize(spec: Pick<ModelConfig, 'context_length'>): number {
+  return Math.min(spec.context_length, 2048);
+}
+
 /**
  * Memory a role needs when loaded (MB): file size + KV cache for context_length x concurrency
- * (the embedding role: one window of at most 2048 tokens) (+ a fixed overhead), or the
- * configured max_memory_mb when that is larger. With no file summary (file missing),
- * max_memory_mb alone.
+ * (the embedding role: one embedding context) (+ a fixed overhead), or the configured
+ * max_memory_mb when that is larger. With no file summary (file missing), max_memory_mb alone.
  */
 export function estimateModelMb(role: string, spec: ModelConfig, summary: GgufSummary | undefined): number {
   if (!summary) return spec.max_memory_mb;
-  const tokens = role !== 'embedding' ? spec.context_length * spec.concurrency : Math.min(spec.context_length, 2048);
+  const tokens = role !== 'embedding' ? spec.context_length * spec.concurrency : embeddingContextSize(spec);
   const mb = (summary.fileSize + kvCacheBytes(summary, tokens)) / MB + OVERHEAD_MB;
   return Math.max(Math.ceil(mb), spec.max_memory_mb);
 }

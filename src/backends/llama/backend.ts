@@ -19,6 +19,7 @@ import type { Logger } from '../../log/logger.js';
 import { preflightGguf, type GgufSummary } from '../../models/gguf-preflight.js';
 import { probeLoadIsolated } from '../../models/isolated-load.js';
 import { Limiter } from '../../models/limiter.js';
+import { embeddingContextSize } from '../../models/memory-estimate.js';
 import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
 import { clearLlamaLog, loadLlamaCpp, recentLlamaLog, resolveThreads, sharedLlama, type RuntimeConfig } from './runtime.js';
 
@@ -384,11 +385,6 @@ export class LlamaBackend implements Backend {
   private assertLive(): void {
     if (this.disposed) throw new DisposedError(`${this.role}: backend disposed`);
   }
-}
-
-/** Embedding inputs are short (queries, exemplars): a small context keeps memory low. */
-function embeddingContextSize(spec: ModelConfig): number {
-  return Math.min(spec.context_length, 2048);
 }
 
 async function disposeLoaded(l: Loaded): Promise<void> {
