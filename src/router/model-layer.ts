@@ -60,14 +60,26 @@ export async function stopModelLayer(layer: ModelLayer): Promise<void> {
   await layer.manager?.stop();
 }
 
+/** transformers.js roles and the bytes their sessions hold now (0 while not loaded). */
+function transformersSessions(backends: BackendRegistry): { role: string; bytes: number }[] {
+  const out: { role: string; bytes: number }[] = [];
+  for (const role of backends.roles()) {
+    const e = backends.get(role);
+    const b = e?.backend as { measuredBytes?: () => number } | undefined;
+    if (e?.kind === 'transformers' && typeof b?.measuredBytes === 'function') out.push({ role, bytes: b.measuredBytes() });
+  }
+  return out;
+}
+
 /** MB held by transformers.js sessions (reported to the manager's budget). */
 function inProcessMb(backends: BackendRegistry): number {
-  let bytes = 0;
-  for (const role of backends.roles()) {
-    const b = backends.get(role)?.backend as { measuredBytes?: () => number } | undefined;
-    if (backends.get(role)?.kind === 'transformers' && typeof b?.measuredBytes === 'function') bytes += b.measuredBytes();
-  }
-  return bytes / 1_048_576;
+  return transformersSessions(backends).reduce((sum, s) => sum + s.bytes, 0) / 1_048_576;
+}
+
+/** Roles whose model is in this process's memory now: loaded GGUFs and transformers.js sessions. */
+function loadedRoles(layer: ModelLayer): string[] {
+  const gguf = layer.backends.roles().filter((role) => layer.manager?.backend(role)?.isLoaded);
+  return [...gguf, ...transformersSessions(layer.backends).filter((s) => s.bytes > 0).map((s) => s.role)];
 }
 
 /**
@@ -83,7 +95,13 @@ export function backendsFeature(ctx: AppContext): Service {
     async start() {
       await startModelLayer(layer);
       ctx.bridge.addStateProvider(() => registry.bridgeState());
-      registry.onHealthChange(() => void ctx.bridge.publishState(false).catch(() => undefined));
+      ctx.bridge.addStateProvider(() => {
+        const loaded = loadedRoles(layer);
+        return { loaded_models: loaded, loaded_model_count: loaded.length };
+      });
+      const republish = () => void ctx.bridge.publishState(false).catch(() => undefined);
+      registry.onHealthChange(republish);
+      ctx.models?.onEvent((e) => e.type !== 'load_failed' && republish());
       await ctx.bridge.addComponent('backend_problem', {
         p: 'binary_sensor',
         name: 'Backend problem',

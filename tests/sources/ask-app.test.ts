@@ -20,7 +20,7 @@ describe.skipIf(!haveMosquitto())('the bridge answers sarai/ask through the rout
       runtime: { threads: 1, probe_load: false },
       models: { tiny: { backend: 'llama', name: 'Tiny test', gguf_file: file, context_length: 512, max_tokens: 8, temperature: 0 } },
     });
-    probe = await MqttProbe.connect(broker.url, ['sarai/answer'], 5);
+    probe = await MqttProbe.connect(broker.url, ['sarai/answer', 'sarai/bridge/state'], 5);
   });
   afterAll(async () => {
     await probe.close();
@@ -37,5 +37,10 @@ describe.skipIf(!haveMosquitto())('the bridge answers sarai/ask through the rout
     expect(a.route_reason.length).toBeGreaterThan(0);
     expect(a.error).toBeUndefined();
     expect(t.app.ctx.models?.info().find((i) => i.role === 'tiny')?.loaded).toBe(true);
+  });
+
+  it('lists the loaded model on the bridge device (the "Loaded models" sensor)', async () => {
+    const state = await probe.waitForTopic(t.app.ctx.bridge.stateTopic, 10_000, (m) => (JSON.parse(m.payload.toString()) as { loaded_model_count: number }).loaded_model_count > 0);
+    expect(JSON.parse(state.payload.toString())).toMatchObject({ loaded_models: ['tiny'], loaded_model_count: 1 });
   });
 });
