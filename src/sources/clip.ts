@@ -5,7 +5,7 @@ import { cameraSettings, type CameraSettings } from '../camera/settings.js';
 import type { Config } from '../config/schema/index.js';
 import { CAMERA_RESULT_SCHEMA } from '../core/camera-schema.js';
 import type { AppContext } from '../core/context.js';
-import { CapacityError, errorMessage, InputError } from '../core/errors.js';
+import { errorMessage, InputError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import type { CameraResult } from '../core/results.js';
 import { ClipCapture, type Clip, type ClipOptions } from '../media/clip/capture.js';
@@ -204,30 +204,25 @@ export class ClipSource implements Service {
       if (!rtspUrl) throw new InputError(`camera ${camera} has no rtsp_url configured; set cameras.${camera}.rtsp_url to capture clips from it`);
       seconds = capture.checkSeconds(req.seconds ?? this.ctx.config.cameras[camera]?.clip_seconds);
     }
-    const { scheduler } = schedulerFor(this.ctx);
-    try {
-      scheduler.submit({
-        kind: 'clip',
-        source: `clip:${camera}`,
-        bytes: bytes.length,
-        ...(from.motion ? { coalesce: true, cooldownMs: cameraSettings(this.ctx.config, camera).cooldownMs } : {}),
-        run: async (jobSignal): Promise<JobOutcome> => {
-          const signal = AbortSignal.any([jobSignal, this.lifetime.signal]);
-          try {
-            const clip = req.kind === 'capture' ? await capture.capture(rtspUrl, seconds, signal) : await capture.extract(bytes, signal);
-            await this.analyse(camera, clip, req.kind === 'capture' ? req.id : undefined, signal);
-            return 'completed';
-          } catch (err) {
-            this.ctx.errors.report(this.name, from.origin, err);
-            if (err instanceof InputError) return 'rejected';
-            throw err;
-          }
-        },
-      });
-    } catch (err) {
-      if (err instanceof CapacityError) scheduler.counters.inc('rejected', 'clip');
-      throw err;
-    }
+    // A CapacityError (no room) is counted as dropped by the scheduler and reported by our caller.
+    schedulerFor(this.ctx).scheduler.submit({
+      kind: 'clip',
+      source: `clip:${camera}`,
+      bytes: bytes.length,
+      ...(from.motion ? { coalesce: true, cooldownMs: cameraSettings(this.ctx.config, camera).cooldownMs } : {}),
+      run: async (jobSignal): Promise<JobOutcome> => {
+        const signal = AbortSignal.any([jobSignal, this.lifetime.signal]);
+        try {
+          const clip = req.kind === 'capture' ? await capture.capture(rtspUrl, seconds, signal) : await capture.extract(bytes, signal);
+          await this.analyse(camera, clip, req.kind === 'capture' ? req.id : undefined, signal);
+          return 'completed';
+        } catch (err) {
+          this.ctx.errors.report(this.name, from.origin, err);
+          if (err instanceof InputError) return 'rejected';
+          throw err;
+        }
+      },
+    });
   }
 
   /** Clip -> router.describe (frames + sound) -> camera result, published with the middle frame. */

@@ -12,6 +12,7 @@ import type { CameraResult, ErrorReport } from '../../src/core/results.js';
 import { tempDir } from '../camera/helpers.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
 import { childPids, makeClip, requireRtspServer, startBadServer, startTestCamera, type BadServer, type TestCamera } from '../fixtures/rtsp/camera.js';
+import { schedulerFor } from '../../src/scheduler/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe } from '../helpers/mqtt-probe.js';
@@ -268,6 +269,28 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
       await second.stop();
       await visionProbe.close();
       await vision.close();
+    }
+  });
+
+  it('a clip the queue has no room for is counted once, as dropped, and reported', async () => {
+    const fullProbe = await MqttProbe.connect(broker.url, ['saraiq/#']);
+    const full = await startTestApp({
+      mqtt: { url: broker.url, base_topic: 'saraiq' },
+      models: { omni: { backend: 'openai', url: omni.url, model: 'Qwen2.5-Omni-7B', name: 'Qwen2.5-Omni-7B' } },
+      // room for one waiting upload: the first runs, the second waits, the third does not fit
+      scheduler: { max_queued_mb: (1.5 * mp4.length) / 1_048_576 },
+      clip: CLIP,
+    });
+    try {
+      const { scheduler } = schedulerFor(full.app.ctx);
+      for (let i = 0; i < 3; i++) await fullProbe.publish('saraiq/camera/porch/clip', mp4);
+      const err = await fullProbe.waitForTopic('saraiq/error', 10_000);
+      expect(String((JSON.parse(err.payload.toString()) as ErrorReport).error)).toMatch(/max_queued_mb/);
+      await expect.poll(() => scheduler.counters.totals.completed, { timeout: 30_000 }).toBe(2);
+      expect(scheduler.counters.totals).toMatchObject({ dropped: 1, rejected: 0, failed: 0 });
+    } finally {
+      await full.stop();
+      await fullProbe.close();
     }
   });
 
