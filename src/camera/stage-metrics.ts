@@ -1,5 +1,5 @@
 import { Histogram } from 'prom-client';
-import type { AppContext } from '../core/context.js';
+import { perContext, type AppContext } from '../core/context.js';
 
 /** Where a described snapshot's time went, from intake to published. */
 export interface SnapshotTimings {
@@ -47,14 +47,5 @@ export class CameraStageMetrics {
   }
 }
 
-const perContext = new WeakMap<AppContext, CameraStageMetrics>();
-
 /** The bridge's camera stage metrics, created on first use. */
-export function cameraStagesFor(ctx: AppContext): CameraStageMetrics {
-  let m = perContext.get(ctx);
-  if (!m) {
-    m = new CameraStageMetrics(ctx);
-    perContext.set(ctx, m);
-  }
-  return m;
-}
+export const cameraStagesFor = perContext((ctx) => new CameraStageMetrics(ctx));

@@ -39,3 +39,16 @@ export interface AppContext {
   /** The in-process llama models (memory budget, LRU); the registry uses its backends. */
   models?: ModelManager;
 }
+
+/**
+ * `create` run once per bridge, on first use: shared parts (the scheduler, the HA client,
+ * camera metrics) without a field on the context for each. Per context, not per process,
+ * because tests run several bridges in one process.
+ */
+export function perContext<T>(create: (ctx: AppContext) => T): (ctx: AppContext) => T {
+  const made = new WeakMap<AppContext, T>();
+  return (ctx) => {
+    if (!made.has(ctx)) made.set(ctx, create(ctx));
+    return made.get(ctx) as T;
+  };
+}

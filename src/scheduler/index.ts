@@ -1,4 +1,4 @@
-import type { AppContext } from '../core/context.js';
+import { perContext, type AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import { Scheduler } from './scheduler.js';
 import { SceneMemory } from './scene-memory.js';
@@ -13,28 +13,21 @@ export interface SharedScheduler {
   scenes: SceneMemory;
 }
 
-const shared = new WeakMap<AppContext, SharedScheduler>();
-
 /**
  * The bridge's scheduler, created on first use from config.scheduler. Its depth goes to
  * ctx.metrics.queueDepth and the bridge state (`queue_depth`).
  */
-export function schedulerFor(ctx: AppContext): SharedScheduler {
-  let s = shared.get(ctx);
-  if (!s) {
-    const c = ctx.config.scheduler;
-    const scheduler = new Scheduler(
-      { concurrency: c.concurrency, maxQueuePerSource: c.max_queue_per_source, maxQueuedBytes: Math.round(c.max_queued_mb * 1_048_576) },
-      ctx.metrics.registry,
-      ctx.log,
-      ctx.metrics.queueDepth,
-    );
-    s = { scheduler, scenes: new SceneMemory(c.dedup_distance) };
-    shared.set(ctx, s);
-    ctx.bridge.addStateProvider(() => ({ queue_depth: scheduler.depth }));
-  }
-  return s;
-}
+export const schedulerFor = perContext((ctx): SharedScheduler => {
+  const c = ctx.config.scheduler;
+  const scheduler = new Scheduler(
+    { concurrency: c.concurrency, maxQueuePerSource: c.max_queue_per_source, maxQueuedBytes: Math.round(c.max_queued_mb * 1_048_576) },
+    ctx.metrics.registry,
+    ctx.log,
+    ctx.metrics.queueDepth,
+  );
+  ctx.bridge.addStateProvider(() => ({ queue_depth: scheduler.depth }));
+  return { scheduler, scenes: new SceneMemory(c.dedup_distance) };
+});
 
 /** The scheduler as a Service: stopped (queued jobs dropped, running ones awaited) at shutdown. */
 export function schedulerService(ctx: AppContext): Service {

@@ -1,11 +1,14 @@
-import type { AppContext } from '../../core/context.js';
+import { perContext, type AppContext } from '../../core/context.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Service } from '../../core/lifecycle.js';
 import type { CameraResult } from '../../core/results.js';
 import { submitSnapshot } from '../../camera/snapshot-intake.js';
 import { HaClient } from './ha-client.js';
 
-const clients = new WeakMap<AppContext, HaClient>();
+const clientFor = perContext((ctx) => {
+  const { url, token } = ctx.config.homeassistant;
+  return new HaClient({ url, token, log: ctx.log, onProblem: (msg) => ctx.errors.report('homeassistant', 'homeassistant/websocket', msg) });
+});
 
 /**
  * The bridge's Home Assistant websocket client, or undefined when homeassistant.url or
@@ -13,13 +16,7 @@ const clients = new WeakMap<AppContext, HaClient>();
  */
 export function homeAssistantFor(ctx: AppContext): HaClient | undefined {
   const { url, token } = ctx.config.homeassistant;
-  if (!url || !token) return undefined;
-  let c = clients.get(ctx);
-  if (!c) {
-    c = new HaClient({ url, token, log: ctx.log, onProblem: (msg) => ctx.errors.report('homeassistant', 'homeassistant/websocket', msg) });
-    clients.set(ctx, c);
-  }
-  return c;
+  return url && token ? clientFor(ctx) : undefined;
 }
 
 /** The small, automation-friendly payload of `sarai_result` / `sarai_alert`. */
