@@ -1,11 +1,10 @@
+import { MAX_INPUT_PIXELS } from '../../media/image.js';
 import { loadSharp } from '../../media/sharp.js';
 import { errorMessage, InputError } from '../../core/errors.js';
 import type { RgbImage } from './host-protocol.js';
 
 /** Bigger payloads are refused before decoding (bytes). */
 export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
-/** Bigger images are refused: decoding them would take hundreds of MB (pixels). */
-export const MAX_IMAGE_PIXELS = 50_000_000;
 
 /**
  * Decodes JPEG/PNG/WebP bytes to RGB pixels (what transformers.js's image processors take),
@@ -19,7 +18,7 @@ export async function decodeImage(bytes: Buffer, maxSide: number, label: string)
     throw new InputError(`${label} is ${(bytes.length / 1_048_576).toFixed(1)} MB; the limit is ${MAX_IMAGE_BYTES / 1_048_576} MB`);
   }
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
+    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
       .rotate() // honour EXIF orientation: cameras store portrait shots sideways
       .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true })
       .removeAlpha()
