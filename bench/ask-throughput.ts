@@ -18,6 +18,7 @@ import { configFromObject } from '../src/config/load.js';
 import { ErrorReporter } from '../src/core/error-reporter.js';
 import { Metrics } from '../src/core/metrics.js';
 import type { AskAnswer } from '../src/core/results.js';
+import { percentile } from './stats.js';
 import { createLogger } from '../src/log/logger.js';
 import { MqttBridge } from '../src/mqtt/client.js';
 import { AskSource, askText, backendGenerate } from '../src/sources/ask.js';
@@ -42,7 +43,7 @@ else {
 }
 
 const log = createLogger('silent');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const median = (xs: number[]) => percentile(xs, 50);
 
 async function benchModel(label: string, file: string): Promise<string[]> {
   const config = configFromObject(
@@ -54,14 +55,15 @@ async function benchModel(label: string, file: string): Promise<string[]> {
 
   // the bridge's path (loaded first; BENCH_RAW_FIRST=1 loads the raw model first: the order made no difference)
   const backend = new LlamaBackend({ role: 'tiny', spec, modelPath: file, runtime: config.runtime, log });
-  if (!process.env['BENCH_RAW_FIRST']) await backend.start();
+  const rawFirst = Boolean(process.env['BENCH_RAW_FIRST']);
+  if (!rawFirst) await backend.start();
 
   // raw node-llama-cpp (its own model + context; the same process-wide Llama)
   const llama = await sharedLlama(config.runtime);
   const rawModel = await llama.loadModel({ modelPath: file });
   const rawCtx = await rawModel.createContext({ contextSize: CONTEXT, sequences: 1, threads: THREADS });
   const rawSeq = rawCtx.getSequence();
-  await backend.start();
+  if (rawFirst) await backend.start();
   const raw = async (): Promise<number> => {
     const session = new LlamaChatSession({ contextSequence: rawSeq, autoDisposeSequence: false, systemPrompt: DEFAULT_SYSTEM_PROMPT });
     let tokens = 0;

@@ -6,7 +6,7 @@ import { WyomingBackend } from '../../src/backends/wyoming/index.js';
 import type { Audio, Backend } from '../../src/backends/types.js';
 import { configFromObject } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
-import { readWav, wavFromPcm16 } from '../../src/media/audio/index.js';
+import { encodePcm16, readWav, wavFromPcm16 } from '../../src/media/audio/index.js';
 import { asrInfo, ttsInfo } from '../../src/wyoming/info.js';
 import { WyomingServer } from '../../src/wyoming/server.js';
 import { requireProgram } from '../helpers/require-program.js';
@@ -63,8 +63,7 @@ describe.skipIf(!haveTools)('Wyoming server over real TCP (tiny ONNX ASR, espeak
 
   it('transcribe + audio-start/chunk/stop of espeak-ng speech -> transcript', async () => {
     const speech = readWav(espeakWav('hello world'));
-    const pcm = Buffer.alloc(speech.samples.length * 2);
-    speech.samples.forEach((v, i) => pcm.writeInt16LE(Math.round(v * 32767), i * 2));
+    const pcm = encodePcm16(speech.samples);
     const c = await RawWyomingClient.connect(asr.port);
     const fmt = { rate: 22050, width: 2, channels: 1 };
     c.send('transcribe', { language: 'en' });
