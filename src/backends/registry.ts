@@ -102,6 +102,8 @@ export class BackendRegistry implements Service {
   readonly name = 'backends';
   private readonly entries = new Map<string, BackendEntry>();
   private readonly skipped = new Map<string, string>();
+  /** Enabled roles that could not be built (unknown kind, bad config): problems on the bridge, not silence. */
+  private readonly broken = new Map<string, { kind: string; model: string; short: string; problem: string }>();
   private readonly starting = new Map<string, Promise<Backend>>();
   private readonly metrics?: BackendMetrics;
   private readonly now: () => number;
@@ -139,8 +141,10 @@ export class BackendRegistry implements Service {
       }
       const reg = this.kindFor(spec.backend);
       if (!reg) {
-        const why = `${role}: no backend kind "${spec.backend}" is registered (known: ${this.knownKinds().join(', ')})`;
+        const problem = `no backend kind "${spec.backend}" is registered (known: ${this.knownKinds().join(', ')})`;
+        const why = `${role}: ${problem}`;
         this.skipped.set(role, why);
+        this.broken.set(role, { kind: spec.backend, model: spec.name || spec.model || role, short: 'has no backend kind', problem });
         log.warn({ module: 'backends', role, kind: spec.backend }, `${why}; role skipped`);
         continue;
       }
@@ -150,8 +154,10 @@ export class BackendRegistry implements Service {
       try {
         backend = owned ?? reg.create(ctx);
       } catch (err) {
-        const why = `${role}: cannot build the ${spec.backend} backend: ${errorMessage(err)}`;
+        const problem = `cannot build the ${spec.backend} backend: ${errorMessage(err)}`;
+        const why = `${role}: ${problem}`;
         this.skipped.set(role, why);
+        this.broken.set(role, { kind: spec.backend, model: spec.name || spec.model || role, short: problem, problem });
         log.warn({ module: 'backends', role, kind: spec.backend }, why);
         continue;
       }
@@ -209,7 +215,7 @@ export class BackendRegistry implements Service {
   /** Why a role is not usable now, or undefined when it is (for route reasons). */
   unavailable(role: string): string | undefined {
     const e = this.get(role);
-    if (!e) return this.skipped.has(role) ? (this.opts.config.models[role]?.enabled === false ? 'disabled' : 'has no backend kind') : 'not configured';
+    if (!e) return this.broken.get(role)?.short ?? (this.skipped.has(role) ? 'disabled' : 'not configured');
     if (e.startError && e.startFailedAt !== undefined) {
       const wait = e.startFailedAt + this.retryMs - this.now();
       if (wait > 0) return `failed to start, retry in ${Math.ceil(wait / 1000)} s`;
@@ -306,7 +312,7 @@ export class BackendRegistry implements Service {
     }
   }
 
-  /** Every configured role's state, plus the skipped ones. */
+  /** Every configured role's state, plus the enabled ones that could not be built. */
   health(): RoleHealth[] {
     const out: RoleHealth[] = [];
     for (const e of this.entries.values()) {
@@ -322,6 +328,7 @@ export class BackendRegistry implements Service {
         ...(problem ? { problem } : {}),
       });
     }
+    for (const [role, b] of this.broken) out.push({ role, kind: b.kind, model: b.model, up: false, state: 'failed', circuit: 'closed', problem: b.problem });
     return out;
   }
 

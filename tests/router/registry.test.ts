@@ -48,6 +48,23 @@ describe('backend registry', () => {
     expect(disposed).toEqual(['vision', 'tiny', 'omni']);
   });
 
+  it('an enabled role that cannot be built is a problem on the bridge, with the reason, not a silent gap', async () => {
+    const config = configFromObject({ models: { omni: { backend: 'openai', url: 'http://127.0.0.1:9/v1' }, speech: { backend: 'espeak', voice: 'en-us' } } }, 'test');
+    const failing: BackendFactory = () => {
+      throw new Error('no such device');
+    };
+    const registry = new BackendRegistry({ config, modelsDir: '/tmp', log: createLogger('silent'), kinds: new Map([['openai', failing]]) });
+    registry.build();
+    expect(registry.roles()).toEqual([]);
+    expect(registry.unavailable('omni')).toBe('cannot build the openai backend: no such device');
+    expect(registry.unavailable('speech')).toBe('has no backend kind');
+    expect(registry.health().map((h) => [h.role, h.up, h.state])).toEqual([['omni', false, 'failed'], ['speech', false, 'failed']]);
+    const state = registry.bridgeState() as { backend_problem: boolean; backend_problems: string[] };
+    expect(state.backend_problem).toBe(true);
+    expect(state.backend_problems).toEqual(['omni: cannot build the openai backend: no such device', 'speech: no backend kind "espeak" is registered (known: openai)']);
+    await registry.stop();
+  });
+
   it('uses backends another service owns, and leaves their disposal to it', async () => {
     const config = configFromObject({ models: { tiny: { backend: 'openai', url: 'http://127.0.0.1:9/v1' } } }, 'test');
     const owned = new OpenAIBackend({ role: 'tiny', spec: config.models.tiny as never, log: createLogger('silent') });
