@@ -33,7 +33,12 @@ export class WyomingBackend implements Backend {
 
   constructor(private readonly opts: WyomingBackendOptions) {
     this.role = opts.role;
-    parseTcpUrl(opts.spec.url); // a bad url is a config error now, not at the first request
+    // a bad url is a config error now, not at the first request
+    try {
+      parseTcpUrl(opts.spec.url);
+    } catch (err) {
+      throw new InputError(`${errorMessage(err)} (models.${opts.role}.url)`);
+    }
     this.model = opts.spec.name || opts.spec.model || `wyoming ${opts.spec.url}`;
     this.capabilities = new Set<Capability>(this.isTts ? ['audio_out'] : ['audio_in']);
   }

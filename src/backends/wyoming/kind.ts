@@ -1,17 +1,6 @@
 /** Registers the `wyoming` backend kind (a Wyoming ASR/TTS server as a client). Imported for its effect. */
 import { registerBackendKind } from '../registry.js';
-import { parseTcpUrl } from '../../wyoming/connection.js';
 import { WyomingBackend } from './backend.js';
 
-registerBackendKind(
-  'wyoming',
-  (ctx) => new WyomingBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }),
-  (ctx) => {
-    try {
-      parseTcpUrl(ctx.spec.url);
-      return undefined;
-    } catch (err) {
-      return `${ctx.role}: ${(err as Error).message} (models.${ctx.role}.url)`;
-    }
-  },
-);
+// A bad models.<role>.url throws in the constructor; the registry reports that as the role's problem.
+registerBackendKind('wyoming', (ctx) => new WyomingBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }));
