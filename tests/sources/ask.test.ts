@@ -52,6 +52,8 @@ describe.skipIf(!canRun)('sarai/ask -> sarai/answer through a real mosquitto and
     await bridge.connect();
     const s = new AskSource({ mqtt: bridge, errors: new ErrorReporter(bridge, silentLog, metrics), log: silentLog, generate });
     await s.start();
+    // the broker must have the subscription before the probe publishes, or the question is lost
+    await bridge.subscriptionsSettled();
     sources.push(s);
   };
   const answer = async (payload: string, pred: (a: AskAnswer) => boolean = () => true): Promise<AskAnswer> => {
