@@ -163,7 +163,7 @@ export class ClipSource implements Service {
     try {
       this.submit(result.camera, { kind: 'capture' }, Buffer.alloc(0), { origin, motion: true });
     } catch (err) {
-      this.ctx.errors.report(this.name, origin, err);
+      this.refused(origin, err);
     }
   }
 
@@ -185,8 +185,18 @@ export class ClipSource implements Service {
     try {
       this.submit(camera, parseClipPayload(m.payload), m.payload, { origin: m.topic });
     } catch (err) {
-      this.ctx.errors.report(this.name, m.topic, err);
+      this.refused(m.topic, err);
     }
+  }
+
+  /**
+   * A clip refused before it was queued. Bad input counts as `rejected`, like a snapshot
+   * refused at intake, so the clip counters add up; a CapacityError was already counted
+   * `dropped` by the scheduler.
+   */
+  private refused(origin: string, err: unknown): void {
+    if (err instanceof InputError) schedulerFor(this.ctx).scheduler.counters.inc('rejected', 'clip');
+    this.ctx.errors.report(this.name, origin, err);
   }
 
   /**

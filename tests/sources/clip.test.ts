@@ -213,11 +213,17 @@ describe.skipIf(!ready)('sarai/camera/<id>/clip end to end (RTSP camera, mosquit
     }
   });
 
-  it('a bad camera id or a camera with no rtsp_url is a clear error', async () => {
+  it('a bad camera id or a camera with no rtsp_url is a clear error, counted as rejected', async () => {
+    const { counters } = schedulerFor(app.app.ctx).scheduler;
+    const before = { ...counters.totals };
     await probe.publish('sarai/camera/Front-Door/clip', '{"seconds": 2}');
     expect((await nextError('sarai/camera/Front-Door/clip')).error).toMatch(/invalid camera id "Front-Door"/);
     await probe.publish('sarai/camera/no_url/clip', '{"seconds": 2}');
     expect((await nextError('sarai/camera/no_url/clip')).error).toMatch(/camera no_url has no rtsp_url configured/);
+    await probe.publish('sarai/camera/front_door/clip', '{"seconds": 2, "fps": 3}');
+    expect((await nextError('sarai/camera/front_door/clip')).error).toMatch(/fps/);
+    expect(counters.totals.rejected - before.rejected).toBe(3);
+    expect(counters.totals).toMatchObject({ queued: before.queued, dropped: before.dropped, failed: before.failed });
   });
 
   it.each([
