@@ -19,7 +19,7 @@ export class SchedulerCounters {
       dropped: make('dropped', 'Jobs refused or discarded for capacity (queue or byte bound) or shutdown'),
       failed: make('failed', 'Jobs whose run threw'),
       completed: make('completed', 'Jobs that ran to a result'),
-      rejected: make('rejected', 'Jobs whose input turned out invalid when run'),
+      rejected: make('rejected', 'Inputs refused as invalid, at intake or when their job ran'),
     };
     this.totals = Object.fromEntries(SCHEDULER_COUNTERS.map((c) => [c, 0])) as Record<SchedulerCounter, number>;
     // Zero series exist from the start, so dashboards see 0 rather than nothing.

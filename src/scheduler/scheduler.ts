@@ -174,7 +174,8 @@ export class Scheduler {
         this.counters.inc(outcome, job.kind);
         if (outcome === 'completed' && job.cooldownMs) q.readyAt = Date.now() + job.cooldownMs;
       } catch (err) {
-        this.counters.inc('failed', job.kind);
+        // a model or capture slot that said no at once is a capacity refusal, not a failure
+        this.counters.inc(err instanceof CapacityError ? 'dropped' : 'failed', job.kind);
         this.log.warn({ module: 'scheduler', source: job.source, err: errorMessage(err) }, 'job failed');
       } finally {
         q.running = false;

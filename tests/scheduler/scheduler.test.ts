@@ -127,8 +127,10 @@ describe('Scheduler', () => {
     s.submit({ kind: 'snapshot', source: 'x', bytes: 1, run: () => Promise.reject(new Error('model broke')) });
     s.submit({ kind: 'snapshot', source: 'y', bytes: 1, run: () => Promise.resolve('deduplicated') });
     s.submit({ kind: 'snapshot', source: 'z', bytes: 1, run: () => Promise.resolve('rejected') });
+    // a model whose queue_limit is reached says no at once: a capacity refusal, not a failure
+    s.submit({ kind: 'clip', source: 'w', bytes: 1, run: () => Promise.reject(new CapacityError('omni: busy')) });
     await s.idle();
-    expect(s.counters.totals).toMatchObject({ failed: 1, deduplicated: 1, rejected: 1 });
+    expect(s.counters.totals).toMatchObject({ failed: 1, deduplicated: 1, rejected: 1, dropped: 1 });
     const order: string[] = [];
     const running = gated('clip', 'clip:a', order, 'running');
     s.submit(running.job);

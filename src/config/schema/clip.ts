@@ -15,7 +15,7 @@ export const ClipSection = Section(
     socket_timeout_s: Type.Number({ default: 5, exclusiveMinimum: 0, maximum: 120, description: 'RTSP connect/read timeout (s)' }),
     timeout_margin_s: Type.Number({ default: 10, exclusiveMinimum: 0, maximum: 600, description: 'budget over the clip length before ffmpeg is killed (s)' }),
     max_concurrent: Type.Integer({ default: 2, minimum: 1, maximum: 16, description: 'captures at once' }),
-    max_waiting: Type.Integer({ default: 4, minimum: 0, maximum: 64, description: 'captures waiting for a slot; beyond: rejected' }),
+    max_waiting: Type.Integer({ default: 4, minimum: 0, maximum: 64, description: 'captures waiting for a slot; beyond: refused at once on <base>/error (counted as dropped)' }),
   },
   'clips from cameras (RTSP) and MP4/MKV bytes',
 );
