@@ -104,12 +104,7 @@ export class VoicePipeline {
       text = answer.value.text.trim();
       return await this.speakAndPublish({ id, satellite, transcript, text, route, model }, completedAt, t, signal);
     } catch (err) {
-      const response: VoiceResponse = { id, satellite, transcript, text, route, model, latency_ms: Date.now() - completedAt, tts_url: '', error: errorMessage(err) };
-      this.o.errors.report('voice', this.o.mqtt.topic(`${base}/audio`), err);
-      this.o.mqtt.publish(this.o.mqtt.topic(`${base}/response`), JSON.stringify(response));
-      await this.o.bus.emit('voice.response', response);
-      t.totalMs = response.latency_ms;
-      return { response, timings: t };
+      return this.failed({ id, satellite, transcript, text, route, model }, `${base}/audio`, err, completedAt, t);
     }
   }
 
@@ -122,11 +117,28 @@ export class VoicePipeline {
       const text = checkSpeakable(rawText);
       return await this.speakAndPublish({ id, satellite, transcript: '', text, route: 'say', model: '' }, started, t, signal);
     } catch (err) {
-      const response: VoiceResponse = { id, satellite, transcript: '', text: '', route: 'say', model: '', latency_ms: Date.now() - started, tts_url: '', error: errorMessage(err) };
-      this.o.errors.report('voice', this.o.mqtt.topic(`voice/${satellite}/say`), err);
-      this.o.mqtt.publish(this.o.mqtt.topic(`voice/${satellite}/response`), JSON.stringify(response));
-      return { response, timings: t };
+      return this.failed({ id, satellite, transcript: '', text: '', route: 'say', model: '' }, `voice/${satellite}/say`, err, started, t);
     }
+  }
+
+  /**
+   * An exchange that failed: reported on <base>/error (against the topic it came in on),
+   * answered on the satellite's response topic with `error` set, and put on the bus so the
+   * voice log and the live stream show it like any other exchange.
+   */
+  private async failed(
+    r: Omit<VoiceResponse, 'latency_ms' | 'tts_url' | 'error'>,
+    inputTopic: string,
+    err: unknown,
+    startedAt: number,
+    t: VoiceTimings,
+  ): Promise<VoiceOutcome> {
+    const response: VoiceResponse = { ...r, latency_ms: Date.now() - startedAt, tts_url: '', error: errorMessage(err) };
+    this.o.errors.report('voice', this.o.mqtt.topic(inputTopic), err);
+    this.o.mqtt.publish(this.o.mqtt.topic(`voice/${r.satellite}/response`), JSON.stringify(response));
+    await this.o.bus.emit('voice.response', response);
+    t.totalMs = response.latency_ms;
+    return { response, timings: t };
   }
 
   private async speakAndPublish(

@@ -64,6 +64,8 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
   beforeEach(() => probe.clear());
+  const errorFor = (topic: string, re: RegExp) =>
+    probe.waitFor((m) => m.topic === 'sarai/error' && json(m)['topic'] === topic && re.test(String(json(m)['error'])), 10_000, `error ${re} on ${topic}`);
 
   async function expectSpokenAnswer(satellite: string): Promise<Record<string, unknown>> {
     const transcript = await probe.waitForTopic(`sarai/voice/${satellite}/transcript`, 20_000);
@@ -157,8 +159,6 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
   });
 
   it('bad input: each a clear error on sarai/error, never a crash, and the bridge keeps answering', async () => {
-    const errorFor = (topic: string, re: RegExp) =>
-      probe.waitFor((m) => m.topic === 'sarai/error' && json(m)['topic'] === topic && re.test(String(json(m)['error'])), 10_000, `error ${re} on ${topic}`);
     const good = espeakWav('hi');
     const lying = Buffer.from(good);
     lying.writeUInt32LE(12345, 28); // byte rate
@@ -248,5 +248,14 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
     const tts = await probe.waitForTopic('sarai/voice/kitchen/tts', 10_000);
     expect(ffprobe(tts.payload).durationS).toBeGreaterThan(0.5);
     expect(json(await probe.waitForTopic('sarai/voice/kitchen/response'))).toMatchObject({ route: 'say', text: 'dinner is ready' });
+  });
+
+  it('a `say` with nothing to speak is an error, a response with error set, and a bus event (the voice log)', async () => {
+    await probe.publish('sarai/voice/kitchen/say', ' \u0007 ');
+    await errorFor('sarai/voice/kitchen/say', /text to speak is empty/);
+    const failed = json(await probe.waitForTopic('sarai/voice/kitchen/response', 10_000));
+    expect(failed).toMatchObject({ satellite: 'kitchen', route: 'say', tts_url: '', error: expect.stringMatching(/empty/) as unknown });
+    expect(busEvents.find((e) => e.id === failed['id'])).toMatchObject({ route: 'say', error: failed['error'] });
+    expect(probe.messages.some((m) => m.topic === 'sarai/voice/kitchen/tts')).toBe(false);
   });
 });
