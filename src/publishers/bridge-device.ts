@@ -2,7 +2,7 @@ import type { ErrorReporter } from '../core/error-reporter.js';
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import type { MqttBridge } from '../mqtt/client.js';
-import type { Component, DeviceDiscovery } from './discovery/device-discovery.js';
+import { deviceConfig, type Component, type DeviceDiscovery } from './discovery/device-discovery.js';
 
 /** Extra fields other modules put into the bridge state (loaded models, queue, backends). */
 export type StateProvider = () => Record<string, unknown>;
@@ -130,13 +130,6 @@ export class BridgeDevice implements Service {
       },
       ...Object.fromEntries(this.extraComponents),
     };
-    await this.discovery.setDevice(id, {
-      dev: { ids: [id], name: 'SARAi Omni Bridge', mf: 'SARAi', mdl: 'Omni Bridge', sw: this.version },
-      availability_topic: this.mqtt.statusTopic,
-      payload_available: 'online',
-      payload_not_available: 'offline',
-      qos: 1,
-      cmps,
-    });
+    await this.discovery.setDevice(id, deviceConfig({ ids: [id], name: 'SARAi Omni Bridge', mf: 'SARAi', mdl: 'Omni Bridge', sw: this.version }, this.mqtt.statusTopic, cmps));
   }
 }

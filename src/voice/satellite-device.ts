@@ -1,4 +1,4 @@
-import type { Component, DeviceConfig } from '../publishers/discovery/device-discovery.js';
+import { deviceConfig, type Component, type DeviceConfig } from '../publishers/discovery/device-discovery.js';
 
 export interface SatelliteDeviceParams {
   deviceId: string;
@@ -30,12 +30,5 @@ export function satelliteDevice(p: SatelliteDeviceParams): DeviceConfig {
       device_class: 'duration', state_class: 'measurement', entity_category: 'diagnostic',
     },
   };
-  return {
-    dev: { ids: [id], name: `${p.name} (SARAi)`, mf: 'SARAi', mdl: 'Voice satellite', sw: p.version, via_device: p.bridgeDeviceId },
-    availability_topic: p.statusTopic,
-    payload_available: 'online',
-    payload_not_available: 'offline',
-    qos: 1,
-    cmps,
-  };
+  return deviceConfig({ ids: [id], name: `${p.name} (SARAi)`, mf: 'SARAi', mdl: 'Voice satellite', sw: p.version, via_device: p.bridgeDeviceId }, p.statusTopic, cmps);
 }

@@ -42,6 +42,8 @@ describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, the brid
     const m = await readRetained(broker.url, `homeassistant/device/${prefix}_camera_front_door/config`);
     const cfg = JSON.parse(m.toString()) as { cmps: Record<string, Record<string, unknown>>; dev: { name: string } };
     expect(cfg.dev.name).toContain('Front door');
+    // the bridge's last will greys out every camera entity in HA
+    expect(cfg).toMatchObject({ availability_topic: 'sarai/status', payload_available: 'online', payload_not_available: 'offline', dev: { via_device: `${prefix}_bridge` } });
     expect(cfg.cmps['summary']).toMatchObject({ p: 'sensor', state_topic: 'sarai/camera/front_door/result', json_attributes_topic: 'sarai/camera/front_door/result' });
     expect(cfg.cmps['alert']).toMatchObject({ p: 'binary_sensor', state_topic: 'sarai/camera/front_door/alert', payload_on: 'ON', off_delay: 1 });
     expect(cfg.cmps['image']).toMatchObject({ p: 'image', image_topic: 'sarai/camera/front_door/image', content_type: 'image/jpeg' });

@@ -1,4 +1,4 @@
-import type { Component, DeviceConfig } from '../discovery/device-discovery.js';
+import { deviceConfig, type Component, type DeviceConfig } from '../discovery/device-discovery.js';
 
 export const EVENT_TYPES = ['person', 'vehicle', 'animal', 'package', 'other'] as const;
 
@@ -52,12 +52,5 @@ export function cameraDevice(p: CameraDeviceParams): DeviceConfig {
       state_topic: p.topics.event, event_types: [...EVENT_TYPES],
     },
   };
-  return {
-    dev: { ids: [id], name: `${p.name} (SARAi)`, mf: 'SARAi', mdl: 'Camera AI', sw: p.version, via_device: p.bridgeDeviceId },
-    availability_topic: p.statusTopic,
-    payload_available: 'online',
-    payload_not_available: 'offline',
-    qos: 1,
-    cmps,
-  };
+  return deviceConfig({ ids: [id], name: `${p.name} (SARAi)`, mf: 'SARAi', mdl: 'Camera AI', sw: p.version, via_device: p.bridgeDeviceId }, p.statusTopic, cmps);
 }

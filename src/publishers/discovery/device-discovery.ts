@@ -14,6 +14,14 @@ export interface DeviceConfig {
   [key: string]: unknown;
 }
 
+/**
+ * The envelope every SARAi device shares: its HA device block, availability on the bridge's
+ * status topic (a dead bridge greys out every entity through its last will), QoS 1.
+ */
+export function deviceConfig(dev: DeviceConfig['dev'], statusTopic: string, cmps: Record<string, Component>): DeviceConfig {
+  return { dev, availability_topic: statusTopic, payload_available: 'online', payload_not_available: 'offline', qos: 1, cmps };
+}
+
 /** How long after connect we listen for our own old retained configs (ms). */
 const STALE_SCAN_MS = 2_000;
 
