@@ -31,6 +31,7 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   mqtt_username: ['mqtt', 'username'],
   mqtt_password: ['mqtt', 'password'],
   frigate_enabled: ['frigate', 'enabled'],
+  frigate_api_url: ['frigate', 'api_url'],
   allow_downloads: ['runtime', 'allow_downloads'],
   memory_budget_mb: ['memory', 'budget_mb'],
   http_token: ['http', 'token'],

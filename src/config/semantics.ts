@@ -20,6 +20,19 @@ const checks: Check[] = [
     return out;
   },
   (c) => {
+    const u = c.frigate.api_url;
+    if (!u) return [];
+    let url: URL;
+    try {
+      url = new URL(u);
+    } catch {
+      return ['frigate.api_url: is not a URL; it looks like http://frigate:5000'];
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return ['frigate.api_url: must be http:// or https://'];
+    if (url.search || url.hash || url.username) return ['frigate.api_url: give only the base URL (no query, fragment or credentials)'];
+    return [];
+  },
+  (c) => {
     const w = c.wyoming;
     return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
   },

@@ -99,6 +99,7 @@ describe('configuration', () => {
         mqtt_url: 'mqtt://core-mosquitto:1883',
         mqtt_password: '',
         memory_budget_mb: 8000,
+        frigate_api_url: 'http://ccab4aaf-frigate:5000',
       },
     );
     const config = configFromObject(merged, 'options.json');
@@ -109,6 +110,7 @@ describe('configuration', () => {
     expect(config.mqtt.url).toBe('mqtt://core-mosquitto:1883');
     expect(config.mqtt.password).toBe('');
     expect(config.memory.budget_mb).toBe(8000);
+    expect(config.frigate.api_url).toBe('http://ccab4aaf-frigate:5000');
   });
 
   it('catches cross-field mistakes', () => {
@@ -122,6 +124,11 @@ describe('configuration', () => {
         'models.omni.url: an OpenAI-compatible URL ends in /v1',
       ]),
     );
+    const frigate = (api_url: string) => problemsOf(() => configFromObject({ frigate: { enabled: true, api_url } }, 'test'));
+    expect(frigate('frigate:5000')).toEqual(['frigate.api_url: must be http:// or https://']);
+    expect(frigate('http://')).toEqual(['frigate.api_url: is not a URL; it looks like http://frigate:5000']);
+    expect(frigate('http://admin:pw@frigate:5000')).toEqual(['frigate.api_url: give only the base URL (no query, fragment or credentials)']);
+    expect(configFromObject({ frigate: { enabled: true, api_url: 'http://ccab4aaf-frigate:5000/' } }, 'test').frigate.api_url).toBe('http://ccab4aaf-frigate:5000/');
   });
 });
 

@@ -30,6 +30,10 @@ export const HomeAssistantSection = Section({
 export const FrigateSection = Section({
   enabled: Type.Boolean({ default: false, description: 'listen to Frigate events, reviews and snapshots' }),
   topic_prefix: Type.String({ default: 'frigate', pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', description: 'Frigate MQTT topic prefix' }),
+  api_url: Type.String({
+    default: '',
+    description: "Frigate's API, e.g. http://ccab4aaf-frigate:5000 (its internal, unauthenticated port): each description is also written to its Frigate event, for Frigate's Explore view and search",
+  }),
 });
 export const LogSection = Section({
   level: Type.Union(
