@@ -16,6 +16,7 @@ import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
 import { timelineFeature } from './publishers/timeline/index.js';
+import { frigateDescriptionsFeature } from './publishers/frigate/description-writer.js';
 import { frigateFeature } from './sources/frigate/index.js';
 import { homeAssistantFeature } from './sources/homeassistant/index.js';
 import { voiceFeature, wyomingFeature } from './voice/feature.js';
@@ -34,6 +35,7 @@ const FEATURES: Feature[] = [
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
+  (ctx) => frigateDescriptionsFeature(ctx), // descriptions written back to Frigate's events (frigate.api_url)
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
   (ctx) => voiceFeature(ctx), // sarai/voice/<satellite>/audio -> stt -> answer -> tts, TTS URLs, satellite devices
   (ctx) => wyomingFeature(ctx), // Wyoming ASR/TTS servers for HA Assist, announced to the Supervisor

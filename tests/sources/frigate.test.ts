@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorReport } from '../../src/core/results.js';
+import { FrigateApiServer } from '../fixtures/frigate-api-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe } from '../helpers/mqtt-probe.js';
@@ -99,5 +101,79 @@ describe.skipIf(!run)('Frigate source over real mosquitto', () => {
     const err = await probe.waitForTopic('sarai/error', 5_000);
     expect(JSON.parse(err.payload.toString())).toMatchObject({ source: 'frigate', topic: 'frigate/events', error: expect.stringContaining('invalid camera id') });
     expect(probe.messages.some((m) => m.topic.includes('Front'))).toBe(false);
+  });
+});
+
+describe.skipIf(!run)('Frigate descriptions written back to Frigate (frigate.api_url)', () => {
+  const known = '1607123955.475377-mxklsc';
+  let broker: Mosquitto;
+  let frigate: FrigateApiServer;
+  let app: TestApp;
+  let probe: MqttProbe;
+  let live: Buffer;
+
+  beforeAll(async () => {
+    [broker, frigate] = await Promise.all([startMosquitto(), FrigateApiServer.start([known, '1607124000.000001-second'])]);
+    probe = await MqttProbe.connect(broker.url, ['sarai/#']);
+    live = await solidJpeg([0, 0, 250]);
+    app = await startTestApp({
+      mqtt: { url: broker.url },
+      frigate: { enabled: true, api_url: `${frigate.url}/` },
+      cameras: { front_door: { cooldown_s: 0 } },
+      scheduler: { dedup_distance: 0 },
+    });
+    attachRouter(app.app.ctx, timedRouter(0, () => ({ summary: 'A courier at the door', description: 'A courier in a red jacket leaves a parcel on the porch.', objects: ['person', 'package'], alert: false, severity: 'none' })));
+  }, 30_000);
+
+  afterAll(async () => {
+    await probe?.close();
+    await app?.stop();
+    await Promise.all([broker?.stop(), frigate?.close()]);
+  });
+
+  const describeEvent = async (id: string) => {
+    await probe.publish('frigate/events', frigateEvent('new', { id }));
+    await probe.publish('frigate/front_door/person/snapshot', live);
+    return probe.waitFor((m) => m.topic === 'sarai/camera/front_door/result' && (JSON.parse(m.payload.toString()) as { frigate_event_id?: string }).frigate_event_id === id, 10_000, `result for ${id}`);
+  };
+  const frigateError = (id: string) =>
+    probe.waitFor((m) => m.topic === 'sarai/error' && m.payload.toString().includes(id), 10_000, `error for ${id}`).then((m) => JSON.parse(m.payload.toString()) as ErrorReport);
+
+  it('POSTs the description to /api/events/<id>/description, as Frigate GenAI does, and Frigate shows it', async () => {
+    await describeEvent(known);
+    await expect.poll(() => frigate.descriptionPosts().length, { timeout: 5_000 }).toBe(1);
+    const post = frigate.descriptionPosts()[0];
+    expect(post).toMatchObject({ path: `/api/events/${known}/description`, body: { description: 'A courier in a red jacket leaves a parcel on the porch.' } });
+    expect(post?.headers['content-type']).toBe('application/json');
+    const shown = (await (await fetch(`${frigate.url}/api/events/${known}`)).json()) as { data: { description?: string } };
+    expect(shown.data.description).toBe('A courier in a red jacket leaves a parcel on the porch.');
+  });
+
+  it("an event Frigate does not know is reported with Frigate's own message; the result still reached HA", async () => {
+    const unknown = '1607123999.000000-zzzzzz';
+    await describeEvent(unknown);
+    const err = await frigateError(unknown);
+    expect(err).toMatchObject({ source: 'frigate', topic: `${frigate.url}/api/events/${unknown}/description` });
+    expect(err.error).toBe(`Frigate refused the description of event ${unknown}: HTTP 404: Event ${unknown} not found`);
+  });
+
+  it('an event id that is not shaped like a Frigate id never becomes a URL', async () => {
+    const requests = frigate.peer.requests.length;
+    const bad = '../../api/config?x=1';
+    await describeEvent(bad);
+    expect((await frigateError(bad)).error).toBe(`not a Frigate event id: ${JSON.stringify(bad)}`);
+    expect(frigate.peer.requests.length).toBe(requests);
+  });
+
+  it('an unreachable Frigate is a clear error, and the next event is written once it is back', async () => {
+    await frigate.peer.kill();
+    const down = '1607124000.000000-down';
+    await describeEvent(down);
+    expect((await frigateError(down)).error).toMatch(new RegExp(`^could not reach Frigate at ${frigate.url} to describe event ${down}: ECONNREFUSED \\(check frigate.api_url\\)$`));
+    await frigate.peer.revive();
+    const before = frigate.descriptionPosts().length;
+    await describeEvent('1607124000.000001-second');
+    await expect.poll(() => frigate.descriptionPosts().length, { timeout: 5_000 }).toBe(before + 1);
+    expect(frigate.events.get('1607124000.000001-second')?.description).toMatch(/courier/);
   });
 });
