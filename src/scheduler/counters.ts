@@ -17,7 +17,7 @@ export class SchedulerCounters {
       coalesced: make('coalesced', 'Queued jobs replaced by a newer one from the same source (latest wins)'),
       deduplicated: make('deduplicated', 'Jobs skipped because the scene had not changed'),
       dropped: make('dropped', 'Jobs refused or discarded for capacity (queue or byte bound) or shutdown'),
-      failed: make('failed', 'Jobs whose run threw'),
+      failed: make('failed', 'Jobs whose run threw (a capacity refusal counts as dropped)'),
       completed: make('completed', 'Jobs that ran to a result'),
       rejected: make('rejected', 'Inputs refused as invalid, at intake or when their job ran'),
     };

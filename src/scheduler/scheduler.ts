@@ -175,8 +175,9 @@ export class Scheduler {
         if (outcome === 'completed' && job.cooldownMs) q.readyAt = Date.now() + job.cooldownMs;
       } catch (err) {
         // a model or capture slot that said no at once is a capacity refusal, not a failure
-        this.counters.inc(err instanceof CapacityError ? 'dropped' : 'failed', job.kind);
-        this.log.warn({ module: 'scheduler', source: job.source, err: errorMessage(err) }, 'job failed');
+        const refused = err instanceof CapacityError;
+        this.counters.inc(refused ? 'dropped' : 'failed', job.kind);
+        this.log.warn({ module: 'scheduler', source: job.source, err: errorMessage(err) }, refused ? 'job refused for capacity' : 'job failed');
       } finally {
         q.running = false;
         this.running--;

@@ -10,7 +10,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
 const MAX_IN_FLIGHT = 8;
 
 /** The text Frigate shows and indexes for an event: the paragraph, else the one-liner. */
-export function frigateDescription(result: CameraResult): string {
+function frigateDescription(result: CameraResult): string {
   return (result.description || result.summary).trim();
 }
 
