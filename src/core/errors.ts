@@ -23,3 +23,11 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/** Why a fetch() threw: its cause's code (ECONNREFUSED, ENOTFOUND...), else the cause's message; fetch itself only says "fetch failed". */
+export function fetchFailure(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return errorMessage(err);
+}

@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../config/schema/index.js';
-import { BackendError, errorMessage, InputError } from '../../core/errors.js';
+import { BackendError, errorMessage, fetchFailure, InputError } from '../../core/errors.js';
 import { redactUrl, type Logger } from '../../log/logger.js';
 import { describeBody } from '../http-body.js';
 import { remoteCapabilities } from '../remote-capabilities.js';
@@ -137,8 +137,7 @@ export class OpenAIBackend extends RemoteBackend implements Backend {
       res = await this.fetch(`${this.base}${path}`, { method, headers, signal, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (err) {
       if (signal.aborted) throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new BackendError(`${this.role}: cannot reach ${redactUrl(this.base)} (${cause?.code ?? cause?.message ?? errorMessage(err)})`);
+      throw new BackendError(`${this.role}: cannot reach ${redactUrl(this.base)} (${fetchFailure(err)})`);
     }
     if (!res.ok) throw await this.httpError(res, `${method} ${path}`);
     return res;

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../core/context.js';
-import { CapacityError, errorMessage, InputError } from '../../core/errors.js';
+import { describeBody } from '../../backends/http-body.js';
+import { CapacityError, fetchFailure, InputError } from '../../core/errors.js';
 import type { Service } from '../../core/lifecycle.js';
 import type { CameraResult } from '../../core/results.js';
 
@@ -67,14 +68,11 @@ export class FrigateDescriptionWriter implements Service {
         signal: AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       });
     } catch (err) {
-      // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND...) is its cause
-      const code = (err as { cause?: { code?: unknown } }).cause?.code;
-      const why = typeof code === 'string' ? code : errorMessage(err);
-      throw new Error(`could not reach Frigate at ${this.base} to describe event ${eventId}: ${why} (check frigate.api_url)`);
+      throw new Error(`could not reach Frigate at ${this.base} to describe event ${eventId}: ${fetchFailure(err)} (check frigate.api_url)`);
     }
     const text = await res.text().catch(() => '');
     if (res.ok) return;
-    throw new Error(`Frigate refused the description of event ${eventId}: HTTP ${res.status}${frigateMessage(text)}`);
+    throw new Error(`Frigate refused the description of event ${eventId}: HTTP ${res.status}${frigateMessage(text, res.headers.get('content-type'))}`);
   }
 
   private where(eventId: string): string {
@@ -82,14 +80,15 @@ export class FrigateDescriptionWriter implements Service {
   }
 }
 
-/** Frigate's `{"success": false, "message"}` or FastAPI's `{"detail": ...}`, for the error line. */
-function frigateMessage(body: string): string {
+/** Frigate's `{"success": false, "message"}`, FastAPI's `{"detail": ...}`, or what else came back (a proxy's page). */
+function frigateMessage(body: string, contentType: string | null): string {
+  if (!body.trim()) return '';
   try {
     const doc = JSON.parse(body) as { message?: unknown; detail?: unknown };
     const said = typeof doc.message === 'string' ? doc.message : doc.detail !== undefined ? JSON.stringify(doc.detail) : '';
     return said ? `: ${said.slice(0, 300)}` : '';
   } catch {
-    return body ? `: ${body.slice(0, 120).replace(/\s+/g, ' ')}` : '';
+    return `: ${describeBody(body, contentType)}`;
   }
 }
 
