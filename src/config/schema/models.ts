@@ -16,6 +16,13 @@ export const ModelSpec = Section({
   gguf_repo_id: Type.String({ default: '', description: 'Hugging Face repository of the GGUF file (sarai models pull)' }),
   gguf_file: Type.String({ default: '', description: 'file name inside the models folder, or an absolute path' }),
   sha256: Type.String({ default: '', pattern: '^([a-f0-9]{64})?$', description: 'expected sha256 of the model file (checked by pull and verify)' }),
+  mmproj_file: Type.String({
+    default: '',
+    description: 'llama: the multimodal projector (mmproj GGUF) beside gguf_file; set, the role runs in process on libmtmd and takes images and/or audio',
+  }),
+  mmproj_repo_id: Type.String({ default: '', description: 'Hugging Face repository of the mmproj file; empty: gguf_repo_id' }),
+  mmproj_sha256: Type.String({ default: '', pattern: '^([a-f0-9]{64})?$', description: 'expected sha256 of the mmproj file (checked by pull and verify)' }),
+  mmproj_download_url: Type.String({ default: '', description: 'direct download URL of the mmproj file' }),
   download_url: Type.String({ default: '', description: 'direct download URL of the model file' }),
   task: Type.String({ default: '', description: 'transformers.js pipeline task; empty: derived from the role' }),
   voice: Type.String({ default: '', description: 'TTS voice (espeak-ng voice, Wyoming voice name)' }),
