@@ -50,7 +50,7 @@ describe('preflightGguf', () => {
   it('accepts a model converted by llama.cpp (32k SentencePiece vocabulary)', (ctx) => {
     const real = realTinyModelPath();
     // a visible skip with its reason, not a silent pass
-    if (!real) ctx.skip('../shared/models/llama-2-tiny-random.gguf is absent');
+    if (!real) return ctx.skip('../shared/models/llama-2-tiny-random.gguf is absent');
     const s = preflightGguf(real);
     expect(s.architecture).toBe('llama');
     expect(s.metadata.get('tokenizer.ggml.tokens')).toEqual({ arrayLength: 32000 });
