@@ -24,6 +24,13 @@ export interface MqttOptions {
   keepaliveS: number;
   reconnectMaxMs: number;
   maxPayloadBytes: number;
+  /**
+   * > 0: a persistent session (clean: false; MQTT 5 session expiry in s) so the broker keeps
+   * our subscriptions and queues QoS 1 inputs while we are away. Needs a stable clientId.
+   */
+  sessionExpiryS?: number;
+  /** mqtts:// material, already read from disk (PEM). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
 
 /** Called for payloads that are rejected before any handler sees them (too large...). */
@@ -37,6 +44,8 @@ interface Subscription {
 }
 
 const RECONNECT_MIN_MS = 500;
+/** Inputs a resumed session delivers before the features subscribed: held, bounded. */
+const HELD_MAX_MESSAGES = 1000;
 
 /**
  * The one owner of the MQTT connection (zigbee2mqtt's pattern): base topic, last will
@@ -51,12 +60,17 @@ export class MqttBridge {
   private offlineWarned = false;
   private onReject: RejectHandler = () => {};
   private readonly pendingSubs = new Set<Promise<void>>();
+  /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
+  private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
+  private keepingSession = false;
 
   constructor(
     private readonly opts: MqttOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    if ((opts.sessionExpiryS ?? 0) > 0) this.held = [];
+  }
 
   get baseTopic(): string {
     return this.opts.baseTopic;
@@ -89,11 +103,14 @@ export class MqttBridge {
   /** Connects; never rejects (see below). */
   async connect(): Promise<void> {
     const o = this.opts;
+    const persistent = (o.sessionExpiryS ?? 0) > 0 && !!o.clientId;
     const options: IClientOptions = {
       clientId: o.clientId || `sarai_${o.baseTopic.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`,
       protocolVersion: o.protocolVersion,
       keepalive: o.keepaliveS,
-      clean: true,
+      clean: !persistent,
+      ...(persistent && o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS } } : {}),
+      ...(o.tls ?? {}),
       reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout: 10_000,
       resubscribe: false, // we resubscribe ourselves, with our own handler table
@@ -170,7 +187,7 @@ export class MqttBridge {
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
-      if (!this.subs.some((s) => s.filter === filter)) this.client?.unsubscribe(filter);
+      if (!this.subs.some((s) => s.filter === filter) && !this.keepingSession) this.client?.unsubscribe(filter);
     };
   }
 
@@ -192,9 +209,26 @@ export class MqttBridge {
     while (this.pendingSubs.size > 0) await Promise.all([...this.pendingSubs]);
   }
 
+  /**
+   * Hands the held backlog to the handlers subscribed by now; from here on an unmatched
+   * message is ignored as before. The app calls it once every feature has subscribed.
+   */
+  deliverHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: held.map((m) => m.topic) }, 'delivering inputs queued by the broker while SARAi was away');
+    for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
+  }
+
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const matching = this.subs.filter((s) => topicMatches(s.filter, topic));
-    if (matching.length === 0) return;
+    if (matching.length === 0) {
+      if (!this.held) return;
+      // a resumed session delivers right after CONNACK, before the features subscribed
+      if (this.held.length < HELD_MAX_MESSAGES) this.held.push({ topic, payload, packet });
+      else this.onReject(topic, `more than ${HELD_MAX_MESSAGES} inputs arrived while SARAi was starting; this one was dropped`);
+      return;
+    }
     this.metrics.messagesIn.inc({ kind: matching[0]?.name ?? 'other' });
     if (payload.length > this.opts.maxPayloadBytes) {
       const mb = (payload.length / 1_048_576).toFixed(1);
@@ -211,8 +245,9 @@ export class MqttBridge {
   }
 
   /**
-   * Publishes `topic` (absolute). Never throws for connection state: while offline mqtt.js
-   * queues the message and we log once. Invalid topics are refused (logged, returns false).
+   * Publishes `topic` (absolute), QoS 1 unless told otherwise. Never throws for connection
+   * state: while offline mqtt.js keeps the message (QoS 1: until the broker acknowledges it,
+   * across reconnects) and we log once. Invalid topics are refused (logged, returns false).
    */
   publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): boolean {
     try {
@@ -230,7 +265,7 @@ export class MqttBridge {
       this.log.warn({ module: 'mqtt' }, 'broker offline; queueing messages until it is back');
     }
     this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
-    this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
+    this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 1 }, (err) => {
       if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
     });
     return true;
@@ -248,11 +283,19 @@ export class MqttBridge {
       }
       if (!this.client) return resolve();
       this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
-      this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
+      this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 1 }, (err) => {
         if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
         resolve();
       });
     });
+  }
+
+  /**
+   * Shutdown begins: features that stop from now on unsubscribe only here, not on the broker,
+   * so a persistent session goes on queuing their inputs until SARAi is back.
+   */
+  keepSessionOnStop(): void {
+    this.keepingSession = (this.opts.sessionExpiryS ?? 0) > 0;
   }
 
   /** Publishes `offline` (a clean stop does what the last will does for a crash) and disconnects. */
