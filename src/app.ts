@@ -89,6 +89,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     config.mqtt.discovery,
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
+  bridge.addStateProvider(() => (mqtt.credentialsRefusedAt ? { mqtt_credentials_refused_at: mqtt.credentialsRefusedAt } : {}));
   const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
   const ctx: AppContext = {
     config,

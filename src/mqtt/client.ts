@@ -33,7 +33,7 @@ export interface MqttOptions {
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
 
-/** Called for payloads that are rejected before any handler sees them (too large...). */
+/** Called for what is rejected before any handler sees it (too large a payload...) and for refused credentials. */
 export type RejectHandler = (topic: string, reason: string) => void;
 
 interface Subscription {
@@ -46,6 +46,8 @@ interface Subscription {
 const RECONNECT_MIN_MS = 500;
 /** Inputs a resumed session delivers before the features subscribed: held, bounded. */
 const HELD_MAX_MESSAGES = 1000;
+/** CONNACK codes for refused credentials: MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135). */
+const AUTH_REFUSED = new Set([4, 5, 134, 135]);
 
 /**
  * The one owner of the MQTT connection (zigbee2mqtt's pattern): base topic, last will
@@ -63,6 +65,9 @@ export class MqttBridge {
   /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
   private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
   private keepingSession = false;
+  /** When the broker last refused our user name or password (ISO time), for the bridge state. */
+  credentialsRefusedAt?: string;
+  private refusedStreak = 0;
 
   constructor(
     private readonly opts: MqttOptions,
@@ -114,6 +119,8 @@ export class MqttBridge {
       reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout: 10_000,
       resubscribe: false, // we resubscribe ourselves, with our own handler table
+      // a broker restarting with its password file may refuse us once: keep retrying
+      reconnectOnConnackError: true,
       will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(o.username ? { username: o.username } : {}),
       ...(o.password ? { password: o.password } : {}),
@@ -128,6 +135,7 @@ export class MqttBridge {
       this.reconnectDelay = RECONNECT_MIN_MS;
       client.options.reconnectPeriod = RECONNECT_MIN_MS;
       this.offlineWarned = false;
+      this.refusedStreak = 0;
       this.metrics.mqttConnected.set(1);
       this.log.info({ module: 'mqtt', url: redactUrl(o.url) }, 'connected to MQTT broker');
       void this.afterConnect();
@@ -139,7 +147,15 @@ export class MqttBridge {
       this.reconnectDelay = Math.min(this.reconnectDelay * 2, o.reconnectMaxMs);
     });
     client.on('offline', () => this.log.warn({ module: 'mqtt' }, 'MQTT broker unreachable; retrying with backoff'));
-    client.on('error', (err) => this.log.warn({ module: 'mqtt', err: errorMessage(err) }, 'MQTT error'));
+    client.on('error', (err) => {
+      if (!AUTH_REFUSED.has(Number((err as { code?: unknown }).code))) return this.log.warn({ module: 'mqtt', err: errorMessage(err) }, 'MQTT error');
+      this.credentialsRefusedAt = new Date().toISOString();
+      const msg = 'MQTT broker refused the credentials (mqtt.username / mqtt.password); retrying with backoff';
+      // the first refusal of a streak is an error on sarai/error; the retries are warnings
+      if (this.refusedStreak++ > 0) return this.log.warn({ module: 'mqtt', err: errorMessage(err), retries: this.refusedStreak }, msg);
+      this.log.error({ module: 'mqtt', err: errorMessage(err) }, msg);
+      this.onReject('mqtt/connect', `${msg}: ${errorMessage(err)}`);
+    });
 
     // Resolve on the first CONNACK, or after the first failure: the bridge keeps running
     // (health reports 503) and mqtt.js keeps retrying with our backoff.
