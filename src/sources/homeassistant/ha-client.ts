@@ -261,7 +261,7 @@ export class HaClient {
    * administrator's token fire events; with any other token HA answers `unauthorized`: that
    * is said once (onProblem: which token to use, and that the MQTT event entities carry the
    * same results without admin rights) and later calls return at once instead of failing
-   * every result. A reconnect (a new token after an add-on restart) tries again.
+   * every result, until the bridge restarts (with, perhaps, another token).
    */
   async fireEvent(eventType: string, eventData: Record<string, unknown>): Promise<void> {
     if (this.fireEventRefused) return;
