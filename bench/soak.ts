@@ -3,7 +3,8 @@
  * wav2vec2 ASR and VITS TTS on transformers.js; a tiny GGUF on node-llama-cpp) under a steady
  * mixed load for a set time: 2 snapshots/s over 4 cameras (a pool of 12 scenes, so some
  * repeat and are deduplicated), 1 question every 2 s, 1 voice WAV every 4 s and 1 clip every
- * 10 s (MKV bytes; where ffmpeg is missing each is a clean sarai/error, counted as such).
+ * 10 s (a 2 s MKV made by ffmpeg; where ffmpeg is missing, hand-made MKV bytes that end in a
+ * clean sarai/error). sarai/error messages are tallied by source and cause.
  * Reports RSS, V8 heap, open file descriptors, SQLite size and p99 latency per input in the
  * first and the last window, and the change. The load generator runs in the same process (its
  * share of RSS/heap is small and constant).
@@ -11,6 +12,7 @@
  *   npx tsx bench/soak.ts                # 10 minutes
  *   npx tsx bench/soak.ts --minutes 60   # the 1 h run
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +42,10 @@ const scenes = await Promise.all(Array.from({ length: 12 }, (_, i) => patternJpe
 const pcm = Buffer.alloc(16_000 * 2);
 for (let i = 0; i < 16_000; i++) pcm.writeInt16LE(Math.round(5000 * Math.sin(i / 6) * Math.sin(i / 900)), i * 2);
 const wav = wavFromPcm16(pcm, 16_000, 1);
-const mkv = tinyMkv();
+// a real 2 s clip (video + sound) when ffmpeg is here; else hand-made MKV bytes, which the bridge refuses cleanly
+const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=5', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-t', '2', '-c:v', 'mjpeg', '-c:a', 'pcm_s16le', '-f', 'matroska', 'pipe:1'], { maxBuffer: 64 * 1_048_576 });
+const mkv = made.status === 0 && made.stdout.length > 0 ? made.stdout : tinyMkv();
+console.log(made.status === 0 ? `clip: ffmpeg-made MKV, ${mkv.length} bytes` : 'clip: ffmpeg missing, hand-made MKV bytes (each ends in a sarai/error)');
 
 const mosq = await startMosquitto();
 const app = await startTestApp({
@@ -61,7 +66,7 @@ const probe = await MqttProbe.connect(mosq.url, ['sarai/camera/+/result', 'sarai
 type Kind = 'snapshot' | 'ask' | 'voice' | 'clip';
 const sent = new Map<string, { kind: Kind; at: number }>(); // key -> pending request
 const done: { kind: Kind; at: number; ms: number }[] = [];
-let errors = 0;
+const errorsBy = new Map<string, number>(); // source: first words of the error -> count
 probe.client.on('message', (topic, payload) => {
   const now = performance.now();
   let key: string | undefined;
@@ -69,8 +74,10 @@ probe.client.on('message', (topic, payload) => {
   else if (topic === 'sarai/answer') key = `ask:${(JSON.parse(payload.toString()) as { id: string }).id}`;
   else if (topic.endsWith('/response')) key = topic.replace('/response', '/audio');
   else if (topic === 'sarai/error') {
-    errors++;
-    key = (JSON.parse(payload.toString()) as { topic: string }).topic; // a clip refused where ffmpeg is missing
+    const e = JSON.parse(payload.toString()) as { topic: string; source: string; error: string };
+    const what = `${e.source}: ${e.error.slice(0, 60)}`;
+    errorsBy.set(what, (errorsBy.get(what) ?? 0) + 1);
+    key = e.topic; // a clip refused where ffmpeg is missing
   }
   const s = key ? sent.get(key) : undefined;
   if (!key || !s) return;
@@ -151,7 +158,9 @@ printTable(
     ['p99 clip -> result or error', p99(first, 'clip'), p99(last, 'clip'), ''],
   ],
 );
-console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; sarai/error messages ${errors}; requests still unanswered ${sent.size}`);
+console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
+console.log('sarai/error messages by source and cause:');
+for (const [what, count] of errorsBy) console.log(`  ${count} x ${what}`);
 await probe.close();
 await app.stop();
 await mosq.stop();
