@@ -13,6 +13,7 @@ import { sniffContainer } from '../media/clip/container.js';
 import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
@@ -148,9 +149,8 @@ export class ClipSource implements Service {
     }
     const mqtt = this.ctx.mqtt;
     const handle = (m: IncomingMessage): void => this.onMessage(m);
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/clip'), this.name, handle, 0));
-    // one level deeper too, so an id containing `/` is reported instead of silently unmatched
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/clip'), this.name, handle, 0));
+    // the catch-all every camera input shares; other shapes are InputTopicGuard's to report
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 0));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }
@@ -176,6 +176,7 @@ export class ClipSource implements Service {
 
   /** One clip message; never throws (refusals go to `<base>/error`). */
   onMessage(m: IncomingMessage): void {
+    if (!isCameraInput(levelsBelow(this.ctx.mqtt.baseTopic, m.topic), 'clip')) return;
     if (m.retain) {
       this.ctx.log.debug({ module: this.name, topic: m.topic }, 'retained clip request ignored (it would replay on every restart)');
       return;

@@ -2,6 +2,7 @@ import type { AppContext } from '../core/context.js';
 import { CapacityError, DisposedError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import { SileroTrimmer } from '../media/audio/index.js';
+import { VOICE_FILTER, isVoiceSay, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { schedulerFor } from '../scheduler/index.js';
 import { VoiceAudioSource, type Utterance } from '../sources/voice/audio-source.js';
@@ -64,8 +65,8 @@ export class VoiceService implements Service {
     this.store.register(this.ctx.http);
     this.source.start();
     this.unsubscribes.push(
-      this.ctx.mqtt.subscribe(`${this.ctx.mqtt.topic('voice')}/+/say`, 'voice-say', async (m) => {
-        if (m.retain) return;
+      this.ctx.mqtt.subscribe(this.ctx.mqtt.topic(VOICE_FILTER), 'voice-say', async (m) => {
+        if (m.retain || !isVoiceSay(levelsBelow(this.ctx.mqtt.baseTopic, m.topic))) return;
         try {
           const satellite = checkId('satellite', m.topic.slice(this.ctx.mqtt.baseTopic.length + 1).split('/')[1]);
           await this.pipeline.say(satellite, decodeUtf8(m.payload, 'text to speak'), this.lifetime.signal);
