@@ -142,6 +142,9 @@ export class ClipSource implements Service {
       const legacy = major !== undefined && major < 5;
       this.capture = new ClipCapture(this.runner, { ...clipOptions(this.ctx.config), ...(legacy ? { legacyRtspTimeout: true } : {}) }, this.ctx.log);
       this.ctx.log.info({ module: this.name, ffmpeg: found.path, from: found.source, version: major }, 'clip capture ready');
+      if (legacy && Object.values(this.ctx.config.cameras).some((c) => c.rtsp_url && /^[a-z]+:\/\/[^/@]*@/i.test(c.rtsp_url))) {
+        this.ctx.log.warn({ module: this.name, version: major }, 'ffmpeg older than 5 cannot take camera credentials from a file: they are visible on its command line; install ffmpeg 5 or later');
+      }
     } catch (err) {
       // the rest of the bridge runs without clips; every clip request then says why
       this.unavailable = errorMessage(err);

@@ -126,7 +126,8 @@ export class ClipCapture {
     return this.limited(async () => {
       let input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs: o.socketTimeoutMs, ...(o.legacyRtspTimeout ? { legacyTimeout: true } : {}) };
       // credentials go to ffmpeg in a private file, never on its (world-readable) command line
-      const dir = hasCredentials(url) ? await mkdtemp(join(o.tempDir ?? tmpdir(), 'sarai-rtsp-')) : undefined;
+      // (ffmpeg < 5, e.g. the npm fallback binary, has no per-file options: it still gets the URL)
+      const dir = hasCredentials(url) && !o.legacyRtspTimeout ? await mkdtemp(join(o.tempDir ?? tmpdir(), 'sarai-rtsp-')) : undefined;
       try {
         if (dir) {
           const path = join(dir, 'camera.ffconcat');
