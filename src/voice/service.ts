@@ -49,6 +49,8 @@ export class VoiceService implements Service {
       vad: this.vad,
       mediaPlayers: (s) => c.satellites[s]?.media_player || undefined,
       playMedia: opts.playMedia,
+      limits: { maxTokens: c.voice.max_answer_tokens, maxChars: c.voice.max_answer_chars },
+      roleMaxTokens: (role) => c.models[role]?.max_tokens,
     });
     this.source = new VoiceAudioSource({
       mqtt: ctx.mqtt,
