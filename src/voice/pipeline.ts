@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { writeWav16, type SileroTrimmer } from '../media/audio/index.js';
 import type { MqttBridge } from '../mqtt/client.js';
 import type { ModelRouter } from '../router/types.js';
-import { SpokenAnswer } from './spoken-answer.js';
+import { SpokenAnswer, capAnswer } from './spoken-answer.js';
 import { checkSpeakable } from './text.js';
 import type { TtsStore } from './tts-store.js';
 
@@ -35,6 +35,8 @@ export interface VoicePipelineOptions {
   playMedia?: PlayMedia;
   /** Caps on a spoken answer (voice.max_answer_tokens, voice.max_answer_chars). */
   limits?: { maxTokens: number; maxChars: number };
+  /** Speak sentence by sentence while the model writes (default); false: the whole answer at once. */
+  bySentence?: boolean;
   /** A role's own max_tokens (an answer that used them all was cut too). */
   roleMaxTokens?: (role: string) => number | undefined;
 }
@@ -122,13 +124,23 @@ export class VoicePipeline {
           await this.o.mqtt.publishAsync(this.o.mqtt.topic(`${base}/tts`), writeWav16(a));
         },
       });
-      const answer = await this.o.router.answer(transcript, { signal, maxTokens: limits.maxTokens, onToken: (piece) => speaker.push(piece) });
+      const bySentence = this.o.bySentence ?? true;
+      const answer = await this.o.router.answer(transcript, { signal, maxTokens: limits.maxTokens, ...(bySentence ? { onToken: (piece: string) => speaker.push(piece) } : {}) });
       t.answerMs = answer.latencyMs;
       route = answer.route;
       model = answer.model;
       text = answer.value.text.trim();
       const tokenCap = Math.min(limits.maxTokens, this.o.roleMaxTokens?.(answer.route) ?? limits.maxTokens);
-      const spoken = await speaker.finish(text, answer.value.tokens >= tokenCap);
+      const hitTokenCap = answer.value.tokens >= tokenCap;
+      if (!bySentence) {
+        // the whole (capped) answer in one synthesis and one WAV
+        const capped = capAnswer(text, limits.maxChars, hitTokenCap);
+        const truncated = capped.truncatedBy ? { truncated_by: capped.truncatedBy } : {};
+        const out = await this.speakAndPublish({ id, satellite, transcript, text: capped.text, route, model, ...truncated }, completedAt, t, signal);
+        t.firstAudioMs = t.totalMs;
+        return out;
+      }
+      const spoken = await speaker.finish(text, hitTokenCap);
       const truncated = speaker.truncatedBy ? { truncated_by: speaker.truncatedBy } : {};
       if (speaker.truncatedBy) this.o.log.info({ module: 'voice', satellite, by: speaker.truncatedBy, chars: text.length }, 'spoken answer cut at a sentence end');
       return await this.publishSpoken({ id, satellite, transcript, text: spoken.text, route, model, ...truncated }, spoken.audio, false, completedAt, t);

@@ -50,6 +50,7 @@ export class VoiceService implements Service {
       mediaPlayers: (s) => c.satellites[s]?.media_player || undefined,
       playMedia: opts.playMedia,
       limits: { maxTokens: c.voice.max_answer_tokens, maxChars: c.voice.max_answer_chars },
+      bySentence: c.voice.speak_by_sentence,
       roleMaxTokens: (role) => c.models[role]?.max_tokens,
     });
     this.source = new VoiceAudioSource({

@@ -1,5 +1,5 @@
 import type { Audio } from '../backends/types.js';
-import { SentenceSplitter, capAtSentence } from './sentences.js';
+import { SentenceSplitter, capAtSentence, sentences } from './sentences.js';
 import { checkSpeakable } from './text.js';
 
 export type TruncatedBy = 'max_answer_tokens' | 'max_answer_chars';
@@ -42,9 +42,8 @@ export class SpokenAnswer {
   async finish(fullText: string, hitTokenLimit: boolean): Promise<{ text: string; audio: Audio; parts: number }> {
     if (this.splitter.received === 0 && fullText) this.push(fullText);
     const rest = this.splitter.flush();
-    if (rest && hitTokenLimit && this.spoken.length > 0) this.truncatedBy ??= 'max_answer_tokens';
-    else if (rest) this.accept(rest);
-    else if (hitTokenLimit) this.truncatedBy ??= 'max_answer_tokens';
+    if (rest && !(hitTokenLimit && this.spoken.length > 0)) this.accept(rest);
+    if (hitTokenLimit) this.truncatedBy ??= 'max_answer_tokens';
     await this.chain;
     if (this.failure !== undefined) throw this.failure;
     if (this.spoken.length === 0) checkSpeakable('', 'answer text'); // throws: nothing to say
@@ -74,6 +73,21 @@ export class SpokenAnswer {
       }
     });
   }
+}
+
+/**
+ * The same caps for an answer spoken in one piece: at most `maxChars`, cut at a sentence end;
+ * after a token limit, an unfinished last sentence is dropped when another one precedes it.
+ */
+export function capAnswer(text: string, maxChars: number, hitTokenLimit: boolean): { text: string; truncatedBy?: TruncatedBy } {
+  let all = sentences(text);
+  let by: TruncatedBy | undefined;
+  if (hitTokenLimit) {
+    by = 'max_answer_tokens';
+    if (all.length > 1 && !/[.!?…。！？]["')\]]*$/.test(all.at(-1) ?? '')) all = all.slice(0, -1);
+  }
+  const capped = capAtSentence(all.join(' '), maxChars);
+  return { text: capped.text, ...(capped.cut ? { truncatedBy: 'max_answer_chars' as const } : by ? { truncatedBy: by } : {}) };
 }
 
 /** Sentences' audio as one clip (same engine, same rate; another rate is resampled by index). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerateResult } from '../../src/backends/types.js';
 import type { AnswerOptions, Routed } from '../../src/router/types.js';
-import { SpokenAnswer } from '../../src/voice/spoken-answer.js';
+import { SpokenAnswer, capAnswer } from '../../src/voice/spoken-answer.js';
 import { VoiceService } from '../../src/voice/service.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -92,6 +92,13 @@ describe.skipIf(!ready)('a spoken answer, sentence by sentence and capped (real 
     const b = speaker(600, said);
     expect((await b.finish('One. Two.', false)).parts).toBe(2);
     expect(said).toEqual(['One.', 'Two.']);
+  });
+
+  it('the same caps for an answer spoken in one piece (voice.speak_by_sentence: false)', () => {
+    expect(capAnswer('The door is locked. The lights are off. The car is home.', 45, false)).toEqual({ text: 'The door is locked. The lights are off.', truncatedBy: 'max_answer_chars' });
+    expect(capAnswer('It is late. The alarm is set for se', 600, true)).toEqual({ text: 'It is late.', truncatedBy: 'max_answer_tokens' });
+    expect(capAnswer('Short.', 600, false)).toEqual({ text: 'Short.' });
+    expect(capAnswer('la '.repeat(2_000), 45, false).text).toMatch(/^(la )+la$/);
   });
 
   it('a failing TTS fails the answer (no half-spoken success)', async () => {
