@@ -48,6 +48,8 @@ export interface VoiceResponse {
   model: string;
   latency_ms: number;
   tts_url: string;
+  /** Set when the spoken answer was cut at a sentence end: which limit cut it. */
+  truncated_by?: 'max_answer_tokens' | 'max_answer_chars';
   error?: string;
 }
 

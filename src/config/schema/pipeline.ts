@@ -38,6 +38,9 @@ export const VoiceSection = Section({
   stream_timeout_s: Type.Number({ default: 5, exclusiveMinimum: 0, description: 'a stream with no stop ends after this silence (s)' }),
   vad: Type.Boolean({ default: false, description: 'trim silence with the Silero VAD model before speech-to-text' }),
   tts_url_ttl_s: Type.Number({ default: 300, exclusiveMinimum: 0, description: 'TTS audio URLs expire after this (s)' }),
+  speak_by_sentence: Type.Boolean({ default: true, description: 'speak an answer sentence by sentence while the model writes (one .../tts WAV per sentence); false: one WAV once the answer is complete' }),
+  max_answer_tokens: Type.Integer({ default: 200, minimum: 1, maximum: 4096, description: 'a spoken answer is generated with at most this many tokens (below the role\'s max_tokens)' }),
+  max_answer_chars: Type.Integer({ default: 600, minimum: 20, maximum: 2000, description: 'a spoken answer is cut at the last sentence end within this many characters; the response says so' }),
 });
 export const TimelineSection = Section({
   retention_days: Type.Number({ default: 14, exclusiveMinimum: 0, description: 'results older than this are deleted' }),
