@@ -15,6 +15,8 @@ export interface PrepareOptions {
   maxBytes: number;
   /** JPEG quality of the re-encoded image (1-100). */
   quality?: number;
+  /** false: always resize and re-encode, even a JPEG that fits (the bench's baseline). Default true. */
+  passThrough?: boolean;
 }
 
 export interface PreparedImage {
@@ -53,7 +55,7 @@ export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise
     const input = sharp(bytes, { failOn: 'truncated', limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true });
     // sharp's metadata (orientation, colour space) only for a JPEG whose header says it fits:
     // larger snapshots, the usual case, pay nothing for the check
-    const header = format === 'jpeg' ? jpegSize(bytes) : undefined;
+    const header = format === 'jpeg' && opts.passThrough !== false ? jpegSize(bytes) : undefined;
     if (header && !header.progressive && Math.max(header.width, header.height) <= opts.maxSide) {
       const meta = await input.metadata();
       if (fitsAsIs(meta, bytes.length, opts.maxSide)) return await passThrough(input, bytes, meta.width ?? 0, meta.height ?? 0);
@@ -92,15 +94,20 @@ function fitsAsIs(meta: Metadata, size: number, maxSide: number): boolean {
   );
 }
 
+/** Smallest side (px) a reduced decode keeps for the dHash: below it, cell edges drift bits. */
+const HASH_MIN_SIDE = 128;
+
 /**
  * The input goes to the model as it is: no resize, no re-encode. Still one strict decode (a
- * truncated JPEG fails here as in the resize path), hashed in JS from the full raw image. Not
- * from a 1/8 shrink-on-load decode: measured here, that saves under 1 ms (Huffman decoding,
- * which DCT scaling cannot skip, is most of a JPEG decode) and moves the dHash 6-10 bits away
- * from the full-resolution one, more than dedup_distance.
+ * truncated JPEG fails here as in the resize path), but reduced by JPEG shrink-on-load (1/2,
+ * 1/4 or 1/8, keeping the short side >= HASH_MIN_SIDE) and hashed from that: hashing a full
+ * 1280x720 frame in JS costs ~3 ms, a 1/4 one a sixteenth of it, and its dHash stays within
+ * 1-2 bits of the full-resolution one (measured on the bench scenes; dedup_distance is 4).
  */
 async function passThrough(input: Sharp, bytes: Buffer, width: number, height: number): Promise<PreparedImage> {
-  const raw = await input.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const factor = [8, 4, 2].find((f) => Math.min(width, height) / f >= HASH_MIN_SIDE) ?? 1;
+  const reduced = factor === 1 ? input : input.resize({ width: Math.ceil(width / factor), height: Math.ceil(height / factor), fit: 'fill', kernel: 'linear' });
+  const raw = await reduced.removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const { info } = raw;
   return { jpeg: bytes, width, height, format: 'jpeg', hash: dHashFromRaw(raw.data, info.width, info.height, info.channels), passedThrough: true };
 }

@@ -9,7 +9,7 @@ import { patternJpeg } from '../camera/helpers.js';
 const opts = { maxSide: 448, maxBytes: 1 << 24 };
 
 describe('prepareImage: a JPEG that already fits the model passes through without a re-encode', () => {
-  it('hands the input bytes on as they are, hashed from its full decode', async () => {
+  it('hands the input bytes on as they are, hashed from its full decode when small', async () => {
     const small = await patternJpeg(7, 320, 240, 85);
     const p = await prepareImage(small, opts);
     expect(p).toMatchObject({ passedThrough: true, width: 320, height: 240, format: 'jpeg' });
@@ -18,6 +18,18 @@ describe('prepareImage: a JPEG that already fits the model passes through withou
     expect(p.hash).toBe(dHashFromRaw(full.data, full.info.width, full.info.height, full.info.channels));
     expect((await prepareImage(await patternJpeg(7, 640, 480, 85), opts)).passedThrough).toBe(false);
     expect(hammingDistance(p.hash, (await prepareImage(await patternJpeg(8, 320, 240, 85), opts)).hash)).toBeGreaterThan(10);
+  });
+
+  it('hashes a large frame from a reduced decode, within 2 bits of the full-resolution hash', async () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const frame = await patternJpeg(seed, 1280, 720, 80);
+      const p = await prepareImage(frame, { maxSide: 1280, maxBytes: 1 << 24 });
+      expect(p.passedThrough).toBe(true);
+      const full = await sharp(frame).raw().toBuffer({ resolveWithObject: true });
+      expect(hammingDistance(p.hash, dHashFromRaw(full.data, full.info.width, full.info.height, full.info.channels))).toBeLessThanOrEqual(2);
+    }
+    const truncated = await patternJpeg(9, 1280, 720, 80);
+    await expect(prepareImage(truncated.subarray(0, truncated.length >> 1), { maxSide: 1280, maxBytes: 1 << 24 })).rejects.toThrow(/cannot decode JPEG/);
   });
 
   it('still decodes strictly: a truncated JPEG that fits is an InputError', async () => {
