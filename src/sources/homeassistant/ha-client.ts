@@ -8,7 +8,10 @@ export interface HaClientOptions {
   url: string;
   token: string;
   log: Logger;
-  /** Backoff bounds between reconnects (ms). */
+  /**
+   * Backoff bounds (ms) for the first connect and for retries after auth_invalid. A live
+   * connection that drops is reopened on the library's schedule: at once, then 1, 2, ... 5 s.
+   */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** Deadline of one command (ms). */
