@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { createLogger } from '../../src/log/logger.js';
 import { HaClient, HaCommandError, haUrls } from '../../src/sources/homeassistant/index.js';
@@ -233,6 +234,29 @@ describe('HaClient on home-assistant-js-websocket against the strict fixture', (
     await expect(c.command({ type: 'ping' })).resolves.toBeUndefined();
     expect(c.connected).toBe(true);
     expect(ha.authAttempts.length).toBe(before); // the same session, not a reconnect
+  });
+
+  it('stop() ends a connect stuck in its handshake at once, not after the auth deadline', async () => {
+    // a peer that accepts TCP and never answers the websocket upgrade
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    const mute = net.createServer((sock) => {
+      sockets.push(sock);
+      sock.on('close', () => closed++).resume(); // reads (and ignores) the upgrade request
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+    try {
+      const c = new HaClient({ url: `http://127.0.0.1:${(mute.address() as net.AddressInfo).port}`, token: TOKEN, log, commandTimeoutMs: 60_000 });
+      c.start();
+      await expect.poll(() => sockets.length, { timeout: 10_000 }).toBe(1);
+      const stopped = c.stop().then(() => 'stopped');
+      const late = new Promise((r) => setTimeout(() => r('still waiting for the 60 s auth deadline'), 20_000).unref());
+      await expect(Promise.race([stopped, late])).resolves.toBe('stopped');
+      await expect.poll(() => closed, { timeout: 10_000 }).toBe(1); // the client hung up
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => mute.close(r));
+    }
   });
 
   it('with a non-admin token, says once that fire_event needs an admin and stops trying', async () => {
