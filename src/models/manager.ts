@@ -10,7 +10,10 @@ import type { Logger } from '../log/logger.js';
 import type { GgufSummary } from './gguf-preflight.js';
 import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
 import { resolveModelPath } from './paths.js';
+import { loadManifest } from './manifest.js';
+import { pullPlan } from './plan.js';
 import { pullMissingModels } from './pull.js';
+import type { PullStatus } from './pull-session.js';
 import './budget-check.js'; // registers the pinned-models budget rule with check-config
 
 const MB = 1_048_576;
@@ -41,7 +44,9 @@ export interface ModelInfo {
 export type ModelEvent =
   | { type: 'loaded'; role: string; ms: number }
   | { type: 'unloaded'; role: string; reason: 'evicted' | 'idle' | 'shutdown' }
-  | { type: 'load_failed'; role: string; error: string };
+  | { type: 'load_failed'; role: string; error: string }
+  /** the start-up pull moved on (throttled to about one a second) or ended */
+  | { type: 'downloads'; state: PullStatus['state'] };
 
 export interface ModelManagerOptions {
   config: Config;
@@ -71,6 +76,9 @@ export class ModelManager implements Service {
   private metricsRegistered = false;
   private readonly stopping = new AbortController();
   private pulling?: Promise<string[]>;
+  private pullStatus?: PullStatus;
+  private pullDone = false;
+  private lastPullEvent = 0;
 
   constructor(private readonly opts: ModelManagerOptions) {}
 
@@ -98,7 +106,14 @@ export class ModelManager implements Service {
       );
     }
     // missing files: pulled in the background when allow_downloads, else reported with where to put them
-    this.pulling = pullMissingModels(config, baseDir, log, this.stopping.signal).catch(() => []);
+    this.pulling = pullMissingModels(config, baseDir, log, this.stopping.signal, { onStatus: (st) => this.onPullStatus(st) })
+      .catch(() => [])
+      .finally(() => {
+        this.pullDone = true;
+        this.emit({ type: 'downloads', state: this.pullStatus?.state ?? 'idle' });
+      });
+    const notice = config.runtime.allow_downloads ? undefined : this.modelsNotice();
+    if (notice) log.warn({ module: 'models' }, notice);
     const idle = [...this.backends.values()].map((b) => b.spec.idle_unload_s).filter((s) => s > 0);
     if (idle.length > 0) {
       const tickMs = Math.min(30_000, Math.max(100, (Math.min(...idle) * 1000) / 4));
@@ -113,6 +128,39 @@ export class ModelManager implements Service {
         log.error({ module: 'models', role: b.role, err: errorMessage(err) }, 'warm-up failed; the role loads again on first use');
       }
     }
+  }
+
+  /**
+   * The model-file side of the bridge state: the start-up pull's progress (`downloads`:
+   * bytes, percent, ETA, file) and, while no in-process role has its files and nothing is
+   * being pulled, one `models_notice` saying what to do.
+   */
+  downloadState(): { downloads?: PullStatus; models_notice?: string } {
+    const notice = this.modelsNotice();
+    return { ...(this.pullStatus ? { downloads: this.pullStatus } : {}), ...(notice ? { models_notice: notice } : {}) };
+  }
+
+  /** "no models yet" when every enabled in-process role lacks its files and no pull is running. */
+  modelsNotice(): string | undefined {
+    const { config, baseDir } = this.opts;
+    if (this.pullStatus?.state === 'pulling' || (config.runtime.allow_downloads && this.pulling && !this.pullDone)) return undefined;
+    let plans;
+    try {
+      plans = pullPlan(config, baseDir, loadManifest());
+    } catch {
+      return undefined;
+    }
+    if (plans.length === 0 || plans.some((p) => p.present)) return undefined;
+    const why = this.pullStatus?.state === 'no_route' ? ' (the model hub could not be reached: set HF_ENDPOINT to a mirror, or place the files; the log lists where)' : '';
+    return `no models yet: run \`sarai models pull --all\` or enable downloads (runtime.allow_downloads: true)${why}`;
+  }
+
+  private onPullStatus(st: PullStatus): void {
+    this.pullStatus = st;
+    const now = Date.now();
+    if (st.state === 'pulling' && now - this.lastPullEvent < 1000) return;
+    this.lastPullEvent = now;
+    this.emit({ type: 'downloads', state: st.state });
   }
 
   /** Unloads and disposes every model, then the shared llama.cpp runtime. */

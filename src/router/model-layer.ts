@@ -95,6 +95,7 @@ export function backendsFeature(ctx: AppContext): Service {
     async start() {
       await startModelLayer(layer);
       ctx.bridge.addStateProvider(() => registry.bridgeState());
+      ctx.bridge.addStateProvider(() => ctx.models?.downloadState() ?? {});
       ctx.bridge.addStateProvider(() => {
         const loaded = loadedRoles(layer);
         return { loaded_models: loaded, loaded_model_count: loaded.length };
