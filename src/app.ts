@@ -12,6 +12,7 @@ import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { connectionOptions } from './mqtt/connection-options.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
@@ -65,7 +66,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       url: config.mqtt.url ?? '', // embedded: filled in once the broker has its port
       username: config.mqtt.username,
       password: config.mqtt.password,
-      clientId: config.mqtt.client_id,
+      ...connectionOptions(config.mqtt, resolveDir(loaded, config.data_dir), loaded.source, loaded.baseDir), // id, session, TLS
       baseTopic: config.mqtt.base_topic,
       protocolVersion: broker ? 4 : 5,
       keepaliveS: config.mqtt.keepalive_s,
@@ -88,6 +89,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     config.mqtt.discovery,
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
+  bridge.addStateProvider(() => (mqtt.credentialsRefusedAt ? { mqtt_credentials_refused_at: mqtt.credentialsRefusedAt } : {}));
   const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
   const ctx: AppContext = {
     config,
@@ -133,9 +135,11 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       }
       // inputs published right after start() must not be lost: wait for every SUBACK
       await mqtt.subscriptionsSettled();
+      mqtt.deliverHeld(); // what the broker queued while we were away, now that all listen
       log.info({ module: 'app', version: VERSION, features: services.map((s) => s.name) }, 'SARAi is running');
     },
     async stop() {
+      mqtt.keepSessionOnStop(); // inputs sent while we are down queue on the broker
       for (const s of started.reverse()) {
         try {
           await s.stop();

@@ -76,10 +76,11 @@ program
 
 program
   .command('describe <image>')
-  .description('describe an image file through the router (the camera snapshot path), without MQTT')
-  .option('-p, --prompt <text>', 'the question (default: camera_defaults.prompt)')
-  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
-  .action(async (image: string, o: { prompt?: string; json?: boolean }) => {
+  .description('describe an image file down the camera snapshot path (summary, objects, alert, severity), without MQTT')
+  .option('-c, --camera <id>', "use this configured camera's prompt and alert rules (default: camera_defaults)")
+  .option('-p, --prompt <text>', "the question (default: the camera's prompt)")
+  .option('--json', 'print {text, camera, summary, description, objects, alert, severity, event_type, route, model, latency_ms, reason} as JSON')
+  .action(async (image: string, o: { prompt?: string; json?: boolean; camera?: string }) => {
     const { describeCommand } = await import('./router/cli-commands.js');
     process.exit((await describeCommand(configured(), image, o)).code);
   });

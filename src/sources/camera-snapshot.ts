@@ -26,8 +26,8 @@ export class CameraSnapshotSource implements Service {
       const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic });
     };
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle, 0));
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle, 0));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle));
     await Promise.resolve();
   }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createLogger } from '../../src/log/logger.js';
-import { HaClient, haUrls } from '../../src/sources/homeassistant/index.js';
+import { HaClient, HaCommandError, haUrls } from '../../src/sources/homeassistant/index.js';
 import { HaServer } from '../fixtures/ha-server.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -118,6 +119,137 @@ describe('HaClient against the HA protocol fixture', () => {
     await expect(good.cameraSnapshot('camera.back_yard')).rejects.toThrow(/no camera camera\.back_yard \(camera_proxy 404\)/);
     await expect(bad.cameraSnapshot('camera.front_door')).rejects.toThrow(/refused camera_proxy .*\(401\).*token/);
     await expect(good.cameraSnapshot('camera.x/../../api/states')).rejects.toThrow(/invalid camera entity/);
+  });
+});
+
+/** A bare websocket session with the fixture: authenticates, then sends frames as given. */
+async function rawSession(ha: HaServer): Promise<{ send: (m: unknown) => void; next: () => Promise<Record<string, unknown>>; close: () => void }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${ha.port}/api/websocket`);
+  const inbox: Record<string, unknown>[] = [];
+  let wake: (() => void) | undefined;
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d)) as Record<string, unknown> | Record<string, unknown>[];
+    inbox.push(...(Array.isArray(m) ? m : [m]));
+    wake?.();
+  });
+  const next = async () => {
+    while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+    return inbox.shift() as Record<string, unknown>;
+  };
+  await new Promise((r) => ws.once('open', r));
+  expect((await next())['type']).toBe('auth_required');
+  ws.send(JSON.stringify({ type: 'auth', access_token: TOKEN }));
+  expect((await next())['type']).toBe('auth_ok');
+  return { send: (m) => ws.send(JSON.stringify(m)), next, close: () => ws.terminate() };
+}
+
+describe('the HA protocol fixture is as strict as HA', () => {
+  let ha: HaServer;
+  beforeAll(async () => {
+    ha = new HaServer({ token: TOKEN });
+    await ha.start();
+  });
+  afterAll(async () => ha.stop());
+
+  it('refuses ids that do not increase (id_reuse), malformed ids, and unknown services', async () => {
+    const s = await rawSession(ha);
+    s.send({ id: 5, type: 'ping' });
+    expect(await s.next()).toEqual({ id: 5, type: 'pong' });
+    s.send({ id: 5, type: 'ping' });
+    expect(await s.next()).toEqual({ id: 5, type: 'result', success: false, error: { code: 'id_reuse', message: 'Identifier values have to increase.' } });
+    s.send({ id: 4, type: 'fire_event', event_type: 'x' });
+    expect(await s.next()).toMatchObject({ id: 4, success: false, error: { code: 'id_reuse' } });
+    s.send({ id: '6', type: 'ping' });
+    expect(await s.next()).toMatchObject({ id: '6', success: false, error: { code: 'invalid_format', message: 'Message incorrectly formatted.' } });
+    s.send({ id: 7, type: 'call_service', domain: 'light', service: 'nope' });
+    expect(await s.next()).toEqual({
+      id: 7, type: 'result', success: false,
+      error: { code: 'not_found', message: 'Service light.nope not found.', translation_key: 'service_not_found', translation_placeholders: { domain: 'light', service: 'nope' }, translation_domain: 'homeassistant' },
+    });
+    s.send({ id: 8, type: 'get_panels_nope' });
+    expect(await s.next()).toMatchObject({ id: 8, success: false, error: { code: 'unknown_command', message: 'Unknown command.' } });
+    expect(ha.firedEvents).toEqual([]);
+    s.close();
+  });
+});
+
+describe('HaClient on home-assistant-js-websocket against the strict fixture', () => {
+  let ha: HaServer;
+  const clients: HaClient[] = [];
+  const start = async (extra: Partial<ConstructorParameters<typeof HaClient>[0]> = {}) => {
+    const c = new HaClient({ url: ha.url, token: TOKEN, log, reconnectMinMs: 50, reconnectMaxMs: 200, commandTimeoutMs: 10_000, ...extra });
+    clients.push(c);
+    c.start();
+    await c.waitReady(10_000);
+    return c;
+  };
+  beforeAll(async () => {
+    ha = new HaServer({ token: TOKEN });
+    await ha.start();
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.stop();
+    await ha.stop();
+  });
+
+  it('keeps ids increasing across concurrent commands, subscriptions and a reconnect (no id_reuse)', async () => {
+    const c = await start();
+    const seen: string[] = [];
+    await c.subscribeEvents('state_changed', (ev) => seen.push(String(ev.data['entity_id'])));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? c.fireEvent('sarai_result', { i }) : c.command({ type: 'ping' }))));
+    const attempts = ha.authAttempts.length;
+    const port = ha.port;
+    await ha.stop();
+    await ha.start(port);
+    await ha.waitUntil(() => ha.authAttempts.length > attempts && ha.subscribers === 1, 20_000, 'reconnect and resubscription');
+    await c.waitReady(10_000);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => c.fireEvent('sarai_alert', { i })));
+    ha.setState('binary_sensor.hall', 'on');
+    await expect.poll(() => seen, { timeout: 10_000 }).toContain('binary_sensor.hall');
+    expect(ha.errorsSent).toEqual([]);
+    expect(ha.firedEvents.filter((e) => e.event_type === 'sarai_alert')).toHaveLength(10);
+  });
+
+  it('rejects a call to an unknown service with HA\'s not_found, and the session goes on', async () => {
+    const c = await start();
+    const err = await c.callService('light', 'nope', {}, { entity_id: 'light.hall' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HaCommandError);
+    expect(err).toMatchObject({ code: 'not_found', message: 'Home Assistant: not_found: Service light.nope not found.' });
+    await expect(c.callService('notify', 'notify', { message: 'hi' })).resolves.toMatchObject({ context: { parent_id: null } });
+    expect(ha.serviceCalls).toContainEqual({ domain: 'notify', service: 'notify', service_data: { message: 'hi' } });
+  });
+
+  it('ignores a result for an id it never asked, non-JSON and non-object frames, and stays usable', async () => {
+    const c = await start();
+    const before = ha.authAttempts.length;
+    // an answer to nothing, one for a future id, junk, and an array holding junk
+    ha.sendRaw({ id: 9_999, type: 'result', success: true, result: { surprise: true } });
+    ha.sendRaw({ id: 424_242, type: 'result', success: false, error: { code: 'home_assistant_error', message: 'boom' } });
+    ha.sendRaw('this is not JSON');
+    ha.sendRaw([null, 5, 'x', { id: 777, type: 'pong' }]);
+    ha.sendRaw({ id: 31_337, type: 'event', event: { event_type: 'state_changed', data: {} } });
+    // the next commands still get their own answers
+    await expect(c.callService('notify', 'notify', { message: 'after junk' })).resolves.toMatchObject({ context: expect.any(Object) });
+    await expect(c.command({ type: 'ping' })).resolves.toBeUndefined();
+    expect(c.connected).toBe(true);
+    expect(ha.authAttempts.length).toBe(before); // the same session, not a reconnect
+  });
+
+  it('with a non-admin token, says once that fire_event needs an admin and stops trying', async () => {
+    const port = ha.port;
+    await ha.stop();
+    const noAdmin = new HaServer({ token: TOKEN, admin: false });
+    await noAdmin.start(port);
+    const problems: string[] = [];
+    const c = await start({ onProblem: (m) => problems.push(m) });
+    await expect(c.fireEvent('sarai_result', { camera: 'x' })).resolves.toBeUndefined();
+    await expect(c.fireEvent('sarai_alert', { camera: 'x' })).resolves.toBeUndefined();
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/fire_event \(unauthorized\).*administrator/);
+    expect(noAdmin.errorsSent).toEqual([expect.objectContaining({ code: 'unauthorized' })]); // the second call did not reach HA
+    await c.stop();
+    await noAdmin.stop();
+    await ha.start(port);
   });
 });
 

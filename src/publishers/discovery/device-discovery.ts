@@ -99,8 +99,15 @@ export class DeviceDiscovery {
     this.mqtt.publish(m.topic, '', { retain: true, qos: 1 });
   }
 
-  /** Adds or replaces a device; publishes when connected and changed. */
-  async setDevice(deviceId: string, config: DeviceConfig): Promise<void> {
+  /**
+   * Adds or replaces a device; publishes when connected and changed. Every component gets a
+   * `default_entity_id` (unless it brings its own): see defaultEntityId.
+   */
+  async setDevice(deviceId: string, given: DeviceConfig): Promise<void> {
+    const config: DeviceConfig = {
+      ...given,
+      cmps: Object.fromEntries(Object.entries(given.cmps).map(([key, c]) => [key, { default_entity_id: defaultEntityId(c.p, deviceId, key), ...c }])),
+    };
     const previous = this.devices.get(deviceId);
     const full: DeviceConfig = { ...config, cmps: { ...config.cmps }, o: this.origin };
     // components that disappeared are removed by sending just their platform once
@@ -149,6 +156,20 @@ export class DeviceDiscovery {
     for (const u of this.unsubscribes) u();
     this.unsubscribes = [];
   }
+}
+
+/**
+ * The entity id SARAi asks HA to give a component on first discovery: `<platform>.<instance>_
+ * <device>_<component>`, e.g. `sensor.sarai_camera_front_door_summary` for device
+ * `sarai_sarai_camera_front_door`, component `summary`. Stable across restarts and renames
+ * of the camera's display name, and unique per bridge instance. HA (2025.10+) reads
+ * `default_entity_id`; `object_id` is never sent (ignored since HA 2026.4). HA keeps a user's
+ * own rename; the id only applies when the entity is first registered. Reduced to what HA
+ * accepts in an entity id: [a-z0-9_], no leading, trailing or doubled underscore.
+ */
+export function defaultEntityId(platform: string, deviceId: string, component: string): string {
+  const objectId = `${deviceId.replace(/^sarai_/, '')}_${component}`.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '');
+  return `${platform}.${objectId}`;
 }
 
 /** `sarai` / `home/sarai-2` -> `sarai` / `home_sarai_2`: safe inside ids and entity ids. */
