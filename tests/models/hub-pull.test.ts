@@ -11,6 +11,7 @@ import { ModelManager } from '../../src/models/manager.js';
 import { pullPlan } from '../../src/models/plan.js';
 import { modelsPull, pullMissingModels } from '../../src/models/pull.js';
 import { LogSink } from '../helpers/app.js';
+import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { silentLog } from '../backends/llama-helpers.js';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
@@ -156,6 +157,35 @@ describe('sarai models list / pull / verify over the hub', () => {
     const r3 = await modelsPull({ config: c3, baseDir: tmp.dir, target: 'tiny', out: silentOut() });
     expect(r3.failed[0]?.error).toMatch(/no\/such\/resolve\/main\/x\.gguf: not found on the hub \(HTTP 404\)/);
   });
+});
+
+describe('the CLI as a user runs it', () => {
+  it('models list / pull --all / verify on a config file, HF_ENDPOINT from the environment', async () => {
+    const dir = path.join(tmp.dir, 'cli');
+    mkdirSync(dir, { recursive: true });
+    const cfg = path.join(dir, 'sarai.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'models_dir: models',
+        'models:',
+        '  vision: { backend: llama, gguf_repo_id: LiquidAI/LFM2-VL-450M-GGUF, gguf_file: LFM2-VL-450M-Q8_0.gguf, mmproj_file: mmproj-LFM2-VL-450M-Q8_0.gguf }',
+        '  tts: { backend: transformers, model: Xenova/mms-tts-eng, task: text-to-speech }',
+        '',
+      ].join('\n'),
+    );
+    const before = await runCli(cfg, ['models', 'list']);
+    expect(before.code).toBe(0);
+    expect(before.stdout).toMatch(/\ntts\s+transformers\s+\S+mms-tts-eng\s+-\s+no\s/);
+    const pull = await runCli(cfg, ['models', 'pull', '--all']); // HF_ENDPOINT is inherited: the stand-in
+    expect(pull.stderr).not.toMatch(/sarai models pull:/);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toContain(`mmproj-LFM2-VL-450M-Q8_0.gguf: ${mmproj.length} bytes, sha256 ${sha256(mmproj)} (matches the hub's sha256)`);
+    const verify = await runCli(cfg, ['models', 'verify']);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^vision: ok .*2 file\(s\) sha256-checked$/m);
+    expect(verify.stdout).toMatch(/^tts: ok .*no sha256 known for 3 file\(s\)/m);
+  }, 240_000);
 });
 
 describe('first start', () => {
