@@ -24,6 +24,8 @@ COPY src/http/ui ./dist/http/ui
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
+# the model manifest (models pull/verify, first-start pull); weights go to /data/models
+COPY models/manifest.yaml ./models/manifest.yaml
 COPY addon/run.sh /run.sh
 RUN chmod a+x /run.sh
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
