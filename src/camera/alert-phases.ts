@@ -80,8 +80,13 @@ export class AlertPhases {
   /** The model answered: `result` is published with this event's id first, then this phase. */
   async described(ev: AlertEvent, result: CameraResult): Promise<void> {
     this.lastSummary.set(ev.cam.id, result.summary);
+    // An event that alerted at `detected` still alerts when described (a notification sent
+    // then is updated, not orphaned); the model can raise an alert, not withdraw one.
+    const d = this.detectedVerdict(ev);
+    const alert = result.alert || d.alert;
+    const severity = result.alert || !d.alert ? result.severity : result.severity === 'none' ? d.severity : result.severity;
     await this.emit(ev, {
-      phase: 'described', alert: result.alert, severity: result.severity, event_type: result.event_type,
+      phase: 'described', alert, severity, event_type: result.event_type,
       summary: result.summary, result_id: result.id,
     });
   }

@@ -110,8 +110,24 @@ describe.skipIf(!haveMosquitto())('two-phase camera alerts: detected at once, de
     await probe.waitFor((m) => m.topic === 'sarai/camera/porch/alert' && m.payload.toString() === 'ON', 20_000, 'alert ON');
     await expect.poll(() => router.waiting, { timeout: 20_000 }).toBe(1);
     expect(probe.find((m) => m.topic === 'sarai/camera/porch/result')).toBeUndefined();
+    // the model does not call it an alert: the event that alerted at detected still alerts when described
     router.open({ summary: 'Someone at the door.', description: 'd', objects: [], alert: false, severity: 'none' });
-    await probe.waitFor(isAlert('porch', 'described'), 20_000);
+    const described = JSON.parse((await probe.waitFor(isAlert('porch', 'described'), 20_000)).payload.toString()) as CameraAlert;
+    expect(described).toMatchObject({ event_id: detected.event_id, alert: true, summary: 'Someone at the door.' });
+    expect(described.severity).not.toBe('none');
+  });
+
+  it('an HA motion trigger alerts at detected, and its described phase keeps the alert when the model sees nothing', async () => {
+    expect(submitSnapshot(app.app.ctx, { camera: 'yard', bytes: await patternJpeg(14, 320, 240), meta: { source: 'homeassistant' }, origin: 'homeassistant/camera_proxy/camera.yard' })).toBe('queued');
+    const detected = JSON.parse((await probe.waitFor(isAlert('yard', 'detected'), 20_000)).payload.toString()) as CameraAlert;
+    expect(detected).toMatchObject({ alert: true, source: 'homeassistant', event_type: 'other' });
+    await expect.poll(() => router.waiting, { timeout: 20_000 }).toBe(1);
+    router.open({ summary: 'An empty lawn.', description: 'd', objects: [], alert: false, severity: 'none' });
+    const described = JSON.parse((await probe.waitFor(isAlert('yard', 'described'), 20_000)).payload.toString()) as CameraAlert;
+    expect(described).toMatchObject({ event_id: detected.event_id, alert: true, severity: detected.severity, summary: 'An empty lawn.' });
+    // the result itself is the model's verdict
+    const result = JSON.parse((await probe.waitForTopic('sarai/camera/yard/result')).payload.toString()) as Record<string, unknown>;
+    expect(result).toMatchObject({ alert: false, event_id: detected.event_id });
   });
 
   it('describes with a fallback text that says so when the model fails', async () => {
