@@ -7,6 +7,7 @@ import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
 import type { JobOutcome } from '../scheduler/job.js';
 import { alertPhasesFor } from './alert-phases.js';
+import { cameraMemoryFor } from './memory.js';
 import { describeSnapshot, type SnapshotMeta } from './describe.js';
 import { routerOf } from './router-access.js';
 import { cameraSettings, imageSizeFor } from './settings.js';
@@ -86,7 +87,10 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
         }
         const preparedAt = performance.now();
         try {
-          const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal);
+          const memory = cameraMemoryFor(ctx);
+          const previous = cam.memory ? memory.previous(camera) : undefined;
+          const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal, previous);
+          memory.remember(result);
           const describedAt = performance.now();
           scenes.remember(source, prepared.hash);
           result.event_id = event.id;

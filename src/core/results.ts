@@ -23,6 +23,8 @@ export interface CameraResult {
   label?: string;
   zones?: string[];
   frigate_event_id?: string;
+  /** Camera memory: this result against the camera's previous accepted one (cameras with memory on). */
+  changed?: CameraChange;
   /** The two-phase alert this result describes (snapshot results; see CameraAlert). */
   event_id?: string;
   error?: string;
@@ -54,6 +56,18 @@ export interface CameraAlert {
   /** ms from intake to this phase's publish request. */
   latency_ms: number;
   ts: string;
+}
+
+/** What changed since the camera's previous accepted result. */
+export interface CameraChange {
+  /** The previous result's id and time. */
+  since_id: string;
+  since_ts: string;
+  /** Objects listed now and not then, and then and not now (case-insensitive). */
+  new: string[];
+  left: string[];
+  /** The model's own words, when it gave them. */
+  text?: string;
 }
 
 /** sarai/answer */
