@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GenerateResult } from '../../src/backends/types.js';
 import { submitSnapshot } from '../../src/camera/snapshot-intake.js';
@@ -141,6 +142,33 @@ describe.skipIf(!haveMosquitto())('two-phase camera alerts: detected at once, de
     expect(described.summary).toContain('timed out');
     // the failure is also on sarai/error, and the camera keeps working
     await probe.waitFor((m) => m.topic === 'sarai/error' && m.payload.toString().includes('timed out'), 20_000);
+  });
+
+  it('refuses a bad camera id or a non-image before any phase; a PNG is detected without the image entity', async () => {
+    expect(submitSnapshot(app.app.ctx, { camera: '../etc', bytes: await patternJpeg(15, 64, 48), meta: { source: 'mqtt' }, origin: 'test' })).toBe('rejected');
+    expect(submitSnapshot(app.app.ctx, { camera: 'pngcam', bytes: Buffer.from('not an image'), meta: { source: 'mqtt' }, origin: 'test' })).toBe('rejected');
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 1, g: 200, b: 3 } } }).png().toBuffer();
+    expect(submitSnapshot(app.app.ctx, { camera: 'pngcam', bytes: png, meta: { source: 'mqtt' }, origin: 'test' })).toBe('queued');
+    await probe.waitFor(isAlert('pngcam', 'detected'), 20_000);
+    await expect.poll(() => router.waiting, { timeout: 20_000 }).toBe(1);
+    // the image entity is JPEG: a PNG's picture comes converted, with the result
+    expect(probe.find((m) => m.topic === 'sarai/camera/pngcam/image')).toBeUndefined();
+    router.open({ summary: 'Green.', description: 'd', objects: [], alert: false, severity: 'none' });
+    await probe.waitFor(isAlert('pngcam', 'described'), 20_000);
+    const img = await probe.waitForTopic('sarai/camera/pngcam/image', 20_000);
+    expect(img.payload.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
+    // only the PNG made phases
+    expect(probe.messages.filter((m) => m.topic === 'sarai/alert').map((m) => (JSON.parse(m.payload.toString()) as CameraAlert).camera)).toEqual(['pngcam', 'pngcam']);
+  });
+
+  it('describes a JPEG that cannot be decoded with a fallback, without calling the model', async () => {
+    const broken = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2_000, 7)]);
+    await probe.publish('sarai/camera/broken/snapshot', broken);
+    const detected = JSON.parse((await probe.waitFor(isAlert('broken', 'detected'), 20_000)).payload.toString()) as CameraAlert;
+    const described = JSON.parse((await probe.waitFor(isAlert('broken', 'described'), 20_000)).payload.toString()) as CameraAlert;
+    expect(described).toMatchObject({ event_id: detected.event_id, fallback: true });
+    expect(described.summary).toContain('the image could not be read');
+    expect(router.waiting).toBe(0);
   });
 
   it('snapshots that arrive while an event waits join it: one detected and one described per job', async () => {
