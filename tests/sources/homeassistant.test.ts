@@ -314,8 +314,13 @@ describe.skipIf(!haveMosquitto())('HA motion -> camera_proxy -> description -> H
     const res = await probe.waitForTopic('sarai/camera/front_door/result', 10_000);
     expect(JSON.parse(res.payload.toString())).toMatchObject({ camera: 'front_door', source: 'homeassistant', event_type: 'person', alert: true, severity: 'medium' });
     expect(ha.proxyRequests).toContainEqual({ entity: 'camera.front_door', status: 200 });
-    await ha.waitUntil(() => ha.firedEvents.some((e) => e.event_type === 'sarai_alert'), 5_000, 'sarai_alert');
-    expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true });
+    // sarai_alert in two phases with one event id: detected (the motion entity is the trigger), then described
+    await ha.waitUntil(() => ha.firedEvents.filter((e) => e.event_type === 'sarai_alert').length >= 2, 5_000, 'sarai_alert twice');
+    const alerts = ha.firedEvents.filter((e) => e.event_type === 'sarai_alert').map((e) => e.event_data as Record<string, unknown>);
+    expect(alerts[0]).toMatchObject({ phase: 'detected', camera: 'front_door', source: 'homeassistant', alert: true, summary: '' });
+    expect(alerts[1]).toMatchObject({ phase: 'described', event_id: alerts[0]?.['event_id'], summary: 'A courier holds a package at the door', alert: true });
+    expect(alerts).toHaveLength(2);
+    expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true, event_id: alerts[0]?.['event_id'] });
     // the alert binary_sensor is ON, then OFF again after camera_defaults.alert_off_s
     await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'ON');
     await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'OFF');

@@ -25,6 +25,7 @@ export const CameraDefaultsSection = Section({
   cooldown_s: Type.Number({ default: 30, minimum: 0, description: 'cameras not listed under cameras:' }),
   max_image_mb: Type.Number({ default: 16, exclusiveMinimum: 0, description: 'largest snapshot accepted (MB)' }),
   ha_events: Type.Boolean({ default: true, description: 'fire sarai_result / sarai_alert on the HA websocket' }),
+  memory: Type.Boolean({ default: true, description: 'camera memory for cameras not listed under cameras:' }),
   quiet_hours: Type.String({ default: '', pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$', description: 'HH:MM-HH:MM: only high-severity alerts' }),
   prompt: Type.String({
     default:
