@@ -6,13 +6,14 @@ import { InputError } from '../../src/core/errors.js';
 import { CAMERA_RESULT_SCHEMA, CAMERA_SEVERITIES } from '../../src/core/camera-schema.js';
 import { MultimodalBackend, ModelHostStoppedError } from '../../src/backends/multimodal/index.js';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
-import { tinyAudioMmproj, tinyVisionMmproj } from '../fixtures/gguf/tiny-mtmd.js';
+import { tinyAudioMmproj, tinyOmniMmproj, tinyVisionMmproj } from '../fixtures/gguf/tiny-mtmd.js';
 import { silentLog, spec, testConfig } from './llama-helpers.js';
 
 const models = tempModelDir('sarai-mtmd-');
 const text = path.join(models.dir, 'text.gguf');
 const vision = path.join(models.dir, 'vision-mmproj.gguf');
 const audio = path.join(models.dir, 'audio-mmproj.gguf');
+const omni = path.join(models.dir, 'omni-mmproj.gguf');
 const mismatched = path.join(models.dir, 'mismatched-mmproj.gguf');
 const damaged = path.join(models.dir, 'damaged-mmproj.gguf');
 const backends: MultimodalBackend[] = [];
@@ -34,6 +35,7 @@ beforeAll(() => {
   tinyLlamaFile(text, { nEmbd: 64 });
   tinyVisionMmproj(vision, { projectionDim: 64 });
   tinyAudioMmproj(audio, { projectionDim: 64 });
+  tinyOmniMmproj(omni, { projectionDim: 64 });
   tinyVisionMmproj(mismatched, { projectionDim: 8 });
   const good = tinyVisionMmproj(path.join(models.dir, 'tmp.gguf'), { projectionDim: 64 });
   writeFileSync(damaged, readFileSync(good).subarray(0, 4000));
@@ -66,6 +68,16 @@ describe('multimodal backend (llama.node + libmtmd in a model host process)', ()
     expect(r.timings.promptTokens).toBeGreaterThan(1000);
   }, 120_000);
 
+  it('a clip sends its frames and its sound in one request (an omni projector with both encoders)', async () => {
+    const b = backend(omni);
+    const frames = await b.generate({ messages: ask('What happened?'), images: [await jpeg(64, 64), await jpeg(64, 64)], maxTokens: 2 });
+    const both = await b.generate({ messages: ask('What happened?'), images: [await jpeg(64, 64), await jpeg(64, 64)], audio: tone(1), maxTokens: 2 });
+    expect(b.multimodalSupport).toEqual({ vision: true, audio: true });
+    expect(frames.timings.promptTokens).toBeGreaterThanOrEqual(2 * 16);
+    // the audio's ~1,500 tokens are in the same prompt as the two frames
+    expect(both.timings.promptTokens - frames.timings.promptTokens).toBeGreaterThan(1000);
+  }, 120_000);
+
   it('refuses bad media with InputError before the model sees it, and carries on', async () => {
     const b = backend(vision);
     const cmyk = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#3366cc' } }).toColourspace('cmyk').jpeg().toBuffer();
@@ -73,6 +85,9 @@ describe('multimodal backend (llama.node + libmtmd in a model host process)', ()
     await expect(b.generate({ messages: ask('x'), images: [await jpeg(1, 1)] })).rejects.toThrow(/too small/);
     await expect(b.generate({ messages: ask('x'), images: [await jpeg(8000, 8000)] })).rejects.toThrow(/too large|pixel limit/);
     await expect(b.generate({ messages: ask('x'), images: [Buffer.from('not an image')] })).rejects.toBeInstanceOf(InputError);
+    const frame = (c: string) => ({ create: { width: 32, height: 32, channels: 3 as const, background: c } });
+    const webp = await sharp([await sharp(frame('#ff0000')).png().toBuffer(), await sharp(frame('#00ff00')).png().toBuffer()], { join: { animated: true } }).webp().toBuffer();
+    await expect(b.generate({ messages: ask('x'), images: [webp] })).rejects.toThrow(/animated image/);
     await expect(b.generate({ messages: ask('x'), audio: { sampleRate: 16_000, samples: new Float32Array(16_000) } })).rejects.toThrow(/silent/);
     await expect(b.generate({ messages: ask('x'), audio: tone(600) })).rejects.toThrow(/longer than/);
     // CMYK and alpha are converted, not refused: they reach the encoder as sRGB JPEG
@@ -98,7 +113,7 @@ describe('multimodal backend (llama.node + libmtmd in a model host process)', ()
   }, 120_000);
 
   it('a native abort in the host fails the call with a clear error, shows in health, and the next call restarts the host', async () => {
-    const b = backend(vision);
+    const b = backend(omni);
     await b.start();
     const firstPid = b.hostPid;
     expect(firstPid).toBeGreaterThan(0);
@@ -107,16 +122,18 @@ describe('multimodal backend (llama.node + libmtmd in a model host process)', ()
     const r = await b.generate({ messages: ask('again'), images: [await jpeg(64, 64)], maxTokens: 2 });
     expect(r.timings.promptTokens).toBeGreaterThan(16);
     expect(b.hostPid).not.toBe(firstPid);
-    // an abort while a call is in flight: that call fails with ModelHostStoppedError
-    const inflight = b.generate({ messages: ask('long'), audio: undefined, images: [await jpeg(64, 64)], maxTokens: 64 });
+    // an abort while a call is in flight (30 s of audio keeps the encoder busy for seconds): that call fails
+    const inflight = b.generate({ messages: ask('long'), audio: tone(30), maxTokens: 2 });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (b.limiter.active > 0) { clearInterval(poll); resolve(); }
+      }, 5);
+    });
     const crashed = b.crashHostForTest();
-    const err = await inflight.then(() => undefined, (e: unknown) => e);
+    await expect(inflight).rejects.toBeInstanceOf(ModelHostStoppedError);
+    await expect(inflight).rejects.toThrow(/model host exited \(signal SIGABRT\)/);
     await crashed;
-    if (err) {
-      expect(err).toBeInstanceOf(ModelHostStoppedError);
-      expect(String(err)).toMatch(/model host exited \(signal SIGABRT\)/);
-      expect(b.health()).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/SIGABRT/) });
-    }
+    expect(b.health()).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/SIGABRT/) });
     expect((await b.generate({ messages: ask('after'), maxTokens: 2 })).tokens).toBeGreaterThan(0);
     expect(b.health().state).toBe('ready');
   }, 180_000);

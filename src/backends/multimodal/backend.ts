@@ -6,11 +6,14 @@ import { GgufPreflightError, preflightGguf } from '../../models/gguf-preflight.j
 import { closeSync, openSync, readSync } from 'node:fs';
 import { Limiter } from '../../models/limiter.js';
 import { resolveThreads, type RuntimeConfig } from '../llama/runtime.js';
-import type { Backend, BackendHealth, Capability, GenerateRequest, GenerateResult } from '../types.js';
+import type { Audio, Backend, BackendHealth, Capability, GenerateRequest, GenerateResult, TranscribeResult } from '../types.js';
 import { jsonSchemaGrammar } from './grammar.js';
 import type { HostCompletionResult, HostTimings, MultimodalSupport } from './host-protocol.js';
 import { audioDataUrl, imageDataUrl } from './media.js';
 import { ModelHost } from './model-host.js';
+
+/** What the model is asked when a role uses it as speech-to-text. */
+export const TRANSCRIBE_PROMPT = 'Transcribe the speech in this audio exactly. Reply with the words only.';
 
 export interface MultimodalBackendOptions {
   role: string;
@@ -168,6 +171,19 @@ export class MultimodalBackend implements Backend {
       release?.();
       done();
     }
+  }
+
+  /**
+   * Speech to text through the audio projector (the seed's omni hears the satellite itself):
+   * the audio goes to the model with a transcription instruction.
+   */
+  async transcribe(audio: Audio, signal?: AbortSignal): Promise<TranscribeResult> {
+    const r = await this.generate({
+      messages: [{ role: 'user', content: TRANSCRIBE_PROMPT }],
+      audio,
+      ...(signal ? { signal } : {}),
+    });
+    return { text: r.text.trim(), model: this.model, latencyMs: r.latencyMs };
   }
 
   /** Test hook (tests/, bench/): makes the host call process.abort(), as a native abort would. */
