@@ -53,8 +53,11 @@ export class MultimodalBackend implements Backend {
   constructor(private readonly opts: MultimodalBackendOptions) {
     this.role = opts.role;
     this.model = opts.spec.name || opts.modelPath.split('/').pop() || opts.role;
-    // Until the projector is read, claim what it may serve; load() narrows it.
-    this.capabilities = new Set<Capability>(['text', 'json_schema', 'image', 'video', 'audio_in']);
+    // From the projector's header when the file is there (the router picks roles before they load); load() confirms it.
+    const declared = projectorEncoders(opts.mmprojPath);
+    this.capabilities = new Set<Capability>(['text', 'json_schema']);
+    if (declared?.vision ?? true) (['image', 'video'] as const).forEach((c) => this.capabilities.add(c));
+    if (declared?.audio ?? true) this.capabilities.add('audio_in');
     this.limiter = new Limiter(`${opts.role} (${this.model})`, 1, opts.spec.queue_limit);
   }
 
@@ -244,4 +247,30 @@ function checkMmprojHeader(file: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Which encoders an mmproj declares (`clip.has_vision_encoder`, `clip.has_audio_encoder`, bool
+ * keys in its GGUF header), or undefined when the file cannot be read yet (not pulled).
+ */
+export function projectorEncoders(file: string): MultimodalSupport | undefined {
+  let head: Buffer;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      head = Buffer.alloc(64 * 1024);
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  // key = u64 length + bytes, then u32 type 7 (bool) and one byte
+  const flag = (key: string): boolean => {
+    const at = head.indexOf(Buffer.from(key, 'ascii'));
+    if (at < 0 || at + key.length + 5 > head.length) return false;
+    return head.readUInt32LE(at + key.length) === 7 && head[at + key.length + 4] === 1;
+  };
+  return { vision: flag('clip.has_vision_encoder'), audio: flag('clip.has_audio_encoder') };
 }
