@@ -5,6 +5,8 @@ import { InputError } from '../../core/errors.js';
 
 type Converter = (schema: unknown) => string;
 let converter: Promise<Converter> | undefined;
+/** Grammars by schema text: the camera schema is the same on every snapshot. */
+const cache = new Map<string, string>();
 
 /**
  * GBNF for a JSON schema, from node-llama-cpp's converter (already a dependency; the text
@@ -19,9 +21,15 @@ export async function jsonSchemaGrammar(schema: Record<string, unknown>): Promis
     const mod = (await import(pathToFileURL(path.join(dir, 'utils/gbnfJson/getGbnfGrammarForGbnfJsonSchema.js')).href)) as { getGbnfGrammarForGbnfJsonSchema: Converter };
     return mod.getGbnfGrammarForGbnfJsonSchema;
   })();
+  const key = JSON.stringify(schema);
+  const hit = cache.get(key);
+  if (hit) return hit;
   const convert = await converter;
   try {
-    return convert(schema).replace(/ "\\n\\n\\n\\n" \[\\n\]\*$/m, '');
+    const grammar = convert(schema).replace(/ "\\n\\n\\n\\n" \[\\n\]\*$/m, '');
+    if (cache.size > 32) cache.clear();
+    cache.set(key, grammar);
+    return grammar;
   } catch (err) {
     throw new InputError(`unsupported JSON schema: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -25,6 +25,8 @@ export async function imageDataUrl(bytes: Buffer): Promise<string> {
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too small (at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too large (at most ${MAX_IMAGE_SIDE} px a side)`);
   if ((meta.pages ?? 1) > 1) throw new InputError(`animated image (${meta.pages} frames): send one frame`);
+  // a plain 3-channel sRGB JPEG (what cameras send) goes as it is; anything else is re-encoded
+  if (meta.format === 'jpeg' && meta.channels === 3 && meta.space === 'srgb') return `data:image/jpeg;base64,${bytes.toString('base64')}`;
   const jpeg = await sharp(bytes).flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
   return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
 }
