@@ -93,6 +93,7 @@ export class ModelManager implements Service {
     this.registerMetrics();
     for (const [role, spec] of Object.entries(config.models)) {
       if (!spec.enabled || spec.backend !== 'llama') continue;
+      if (spec.mmproj_file) continue; // multimodal roles run in their own model host (src/backends/multimodal/)
       const modelPath = resolveModelPath(config, baseDir, spec);
       if (!modelPath) {
         log.error({ module: 'models', role }, `models.${role}.gguf_file is empty: the llama backend needs a GGUF file`);
