@@ -99,6 +99,7 @@ const STYLE = `
   select, input[type=text], button { font: inherit; color: var(--primary-text-color, #212121); background: var(--secondary-background-color, #f5f5f5);
     border: 1px solid var(--divider-color, #e0e0e0); border-radius: 8px; padding: 6px 8px; min-height: 36px; }
   button { cursor: pointer; background: var(--primary-color, #03a9f4); color: var(--text-primary-color, #fff); border: none; padding: 6px 14px; }
+  input[type=checkbox] { accent-color: var(--primary-color, #03a9f4); width: 18px; height: 18px; margin: 0; }
   label.toggle { display: inline-flex; align-items: center; gap: 4px; font-size: .9em; color: var(--secondary-text-color, #727272); }
   ul { list-style: none; margin: 0; padding: 0 8px 8px; }
   li { display: flex; gap: 10px; padding: 8px; border-radius: 8px; cursor: pointer; border-left: 4px solid var(--sev); margin-bottom: 6px;
@@ -273,6 +274,7 @@ class SaraiTimelineCard extends HTMLElement {
   _render() {
     if (!this._config || !this._hass) return;
     const root = this.shadowRoot;
+    this.style.colorScheme = this._hass.themes?.darkMode ? 'dark' : 'light'; // native controls follow HA's theme
     const content = this._config.mode === 'ask' ? this._renderAsk() : this._renderTimeline();
     root.replaceChildren(h('style', {}, STYLE), h('div', { className: 'card' }, content));
   }
