@@ -24,6 +24,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # tsc does not copy the dashboard's static files
 COPY src/http/ui ./dist/http/ui
+COPY src/http/card ./dist/http/card
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
