@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log/logger.js';
+import { WyomingServer } from '../../src/wyoming/server.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
 import { requireProgram } from '../helpers/require-program.js';
@@ -155,5 +157,37 @@ describe.skipIf(!ready)('a Wyoming reset/idle storm against the running bridge',
     expect(idle.filter((c) => c.events.some((e) => e.data['code'] === 'timeout')).length).toBeGreaterThan(0);
     alive();
     expect(await describeMs(ttsPort)).toBeLessThan(1_000);
+  });
+});
+
+describe('when every slot is busy working, a newcomer is refused with busy, and may reset safely', () => {
+  it('refuses, survives the reset, and serves again once a slot frees', async () => {
+    let started = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const errors: unknown[] = [];
+    const server = new WyomingServer({
+      kind: 'tts', host: '127.0.0.1', port: 0, maxConnections: 2, maxUtteranceS: 10, maxTextChars: 100, log: createLogger('silent'),
+      info: { tts: [] }, onError: (e) => errors.push(e),
+      // a synthesis that takes as long as the test wants: the slot is busy, not idle
+      engine: { transcribe: () => Promise.reject(new Error('no')), synthesize: async () => (started++, await gate, { sampleRate: 16_000, samples: new Float32Array(160) }) },
+    });
+    await server.start();
+    try {
+      const busy = await Promise.all([RawWyomingClient.connect(server.port), RawWyomingClient.connect(server.port)]);
+      for (const c of busy) c.send('synthesize', { text: 'hello' });
+      await expect.poll(() => started, { timeout: 10_000 }).toBe(2); // both slots are working
+      const third = await RawWyomingClient.connect(server.port);
+      expect((await third.waitFor('error')).data).toMatchObject({ code: 'busy' });
+      await resetAfter(server.port, () => undefined); // another refused one, reset at once
+      third.close();
+      release();
+      for (const c of busy) await c.waitFor('audio-stop');
+      for (const c of busy) c.close();
+      await expect.poll(() => server.connections, { timeout: 5_000 }).toBe(0);
+      expect(await describeMs(server.port)).toBeLessThan(1_000);
+    } finally {
+      await server.stop();
+    }
   });
 });
