@@ -161,7 +161,7 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     await expect.poll(() => page.locator('#system').textContent(), { timeout: 10_000 }).toContain('Downloading 3 of 15: mmproj-LFM2-VL-450M-Q8_0.gguf');
     const text = (await page.locator('#system').textContent()) ?? '';
     expect(text).toContain('300 MB of 500 MB · 60% · 10.0 MB/s');
-    expect(text).toMatch(/10.0 MB/s · about S.* left/);
+    expect(text).toMatch(/10\.0 MB\/s · about \S.* left/);
     expect(await page.locator('#system [role=progressbar]').getAttribute('aria-valuenow')).toBe('60');
     // while pulling the page refreshes every 2 s: the next state shows without a click
     extra['downloads'] = { ...pulling, state: 'no_route', percent: undefined, failed: [{ role: 'vision', file: '/data/models/x.gguf', error: 'cannot reach the hub' }] };
