@@ -24,6 +24,7 @@ import { voiceFeature, wyomingFeature } from './voice/feature.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 import { askFeature } from './sources/ask.js';
+import { InputTopicGuard } from './mqtt/input-topics.js';
 
 /**
  * Features: each turns the context into services, started in this order and stopped in
@@ -40,6 +41,7 @@ const FEATURES: Feature[] = [
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
   (ctx) => voiceFeature(ctx), // sarai/voice/<satellite>/audio -> stt -> answer -> tts, TTS URLs, satellite devices
   (ctx) => wyomingFeature(ctx), // Wyoming ASR/TTS servers for HA Assist, announced to the Supervisor
+  (ctx) => new InputTopicGuard(ctx), // camera/voice topics that match no input of the contract -> sarai/error
   (ctx) => askFeature(ctx), // sarai/ask (text or JSON {text, id}) -> router -> sarai/answer
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];

@@ -232,7 +232,7 @@ export class MqttBridge {
   deliverHeld(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: held.map((m) => m.topic) }, 'delivering inputs queued by the broker while SARAi was away');
+    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
     for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
   }
 

@@ -1,6 +1,7 @@
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
 
 /**
@@ -19,6 +20,7 @@ export class CameraSnapshotSource implements Service {
     const mqtt = this.ctx.mqtt;
     const prefix = mqtt.topic('camera/');
     const handle = (m: IncomingMessage): void => {
+      if (!isCameraInput(levelsBelow(mqtt.baseTopic, m.topic), 'snapshot')) return; // other shapes: InputTopicGuard
       if (m.retain) {
         this.ctx.log.debug({ module: this.name, topic: m.topic }, 'retained snapshot ignored');
         return;
@@ -26,8 +28,7 @@ export class CameraSnapshotSource implements Service {
       const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic });
     };
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle));
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle));
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle));
     await Promise.resolve();
   }
 

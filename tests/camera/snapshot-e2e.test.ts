@@ -74,7 +74,10 @@ describe.skipIf(!run)('camera snapshot path end to end (real mosquitto, the brid
     expect(typeof result['latency_ms']).toBe('number');
     expect(Date.parse(String(result['ts']))).toBeGreaterThan(0);
 
-    const img = await probe.waitForTopic('sarai/camera/front_door/image');
+    // the raw snapshot at the `detected` phase, then the described (prepared) copy, retained
+    const raw = await probe.waitForTopic('sarai/camera/front_door/image');
+    expect(raw.payload).toEqual(jpeg);
+    const img = await probe.waitForTopic('sarai/camera/front_door/image', 10_000, (m) => !m.payload.equals(jpeg));
     expect(img.payload.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
     expect(await readRetained(broker.url, 'sarai/camera/front_door/image')).toEqual(img.payload);
     const ev = await probe.waitForTopic('sarai/camera/front_door/event');

@@ -28,7 +28,7 @@ export interface TestApp {
  */
 export async function startTestApp(
   raw: Record<string, unknown>,
-  opts: { dataDir?: string; keepDataDir?: boolean; beforeStart?: (app: App) => void } = {},
+  opts: { dataDir?: string; keepDataDir?: boolean; beforeStart?: (app: App) => void; logLevel?: 'trace' | 'debug' } = {},
 ): Promise<TestApp> {
   // a given dataDir is a restart of the same installation (same MQTT client id and session)
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'sarai-app-'));
@@ -42,7 +42,7 @@ export async function startTestApp(
   };
   const config = configFromObject(doc, 'test');
   const logs = new LogSink();
-  const app = createApp({ config, source: 'test', baseDir: dataDir }, { log: createLogger('debug', logs) });
+  const app = createApp({ config, source: 'test', baseDir: dataDir }, { log: createLogger(opts.logLevel ?? 'debug', logs) });
   opts.beforeStart?.(app);
   await app.start();
   return {

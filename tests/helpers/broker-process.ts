@@ -37,8 +37,9 @@ export class BrokerProcess {
     const port = await freePort();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'sarai-broker-'));
     const lines = [`listener ${port} 127.0.0.1`, 'set_tcp_nodelay true', 'message_size_limit 67108864', 'max_queued_messages 5000'];
-    // started as root, mosquitto drops to its own user: it must be able to write its database here
-    if (opts.persistence) chmodSync(dir, 0o777);
+    // started as root, mosquitto drops to its own user: it must read its files (and write its
+    // database) here
+    chmodSync(dir, opts.persistence ? 0o777 : 0o755);
     if (opts.persistence) lines.push('persistence true', `persistence_location ${dir}/`, 'autosave_interval 1');
     else lines.push('persistence false');
     if (opts.users) {
@@ -48,6 +49,7 @@ export class BrokerProcess {
         const r = spawnSync('mosquitto_passwd', ['-b', pw, user, pass], { encoding: 'utf8' });
         if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
       }
+      chmodSync(pw, 0o644);
       lines.push('allow_anonymous false', `password_file ${pw}`);
     } else {
       lines.push('allow_anonymous true');

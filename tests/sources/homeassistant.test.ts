@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
 import WebSocket from 'ws';
 import { createLogger } from '../../src/log/logger.js';
 import { HaClient, HaCommandError, haUrls } from '../../src/sources/homeassistant/index.js';
@@ -235,6 +236,29 @@ describe('HaClient on home-assistant-js-websocket against the strict fixture', (
     expect(ha.authAttempts.length).toBe(before); // the same session, not a reconnect
   });
 
+  it('stop() ends a connect stuck in its handshake at once, not after the auth deadline', async () => {
+    // a peer that accepts TCP and never answers the websocket upgrade
+    const sockets: net.Socket[] = [];
+    let closed = 0;
+    const mute = net.createServer((sock) => {
+      sockets.push(sock);
+      sock.on('close', () => closed++).resume(); // reads (and ignores) the upgrade request
+    });
+    await new Promise<void>((r) => mute.listen(0, '127.0.0.1', () => r()));
+    try {
+      const c = new HaClient({ url: `http://127.0.0.1:${(mute.address() as net.AddressInfo).port}`, token: TOKEN, log, commandTimeoutMs: 60_000 });
+      c.start();
+      await expect.poll(() => sockets.length, { timeout: 10_000 }).toBe(1);
+      const stopped = c.stop().then(() => 'stopped');
+      const late = new Promise((r) => setTimeout(() => r('still waiting for the 60 s auth deadline'), 20_000).unref());
+      await expect(Promise.race([stopped, late])).resolves.toBe('stopped');
+      await expect.poll(() => closed, { timeout: 10_000 }).toBe(1); // the client hung up
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => mute.close(r));
+    }
+  });
+
   it('with a non-admin token, says once that fire_event needs an admin and stops trying', async () => {
     const port = ha.port;
     await ha.stop();
@@ -290,8 +314,13 @@ describe.skipIf(!haveMosquitto())('HA motion -> camera_proxy -> description -> H
     const res = await probe.waitForTopic('sarai/camera/front_door/result', 10_000);
     expect(JSON.parse(res.payload.toString())).toMatchObject({ camera: 'front_door', source: 'homeassistant', event_type: 'person', alert: true, severity: 'medium' });
     expect(ha.proxyRequests).toContainEqual({ entity: 'camera.front_door', status: 200 });
-    await ha.waitUntil(() => ha.firedEvents.some((e) => e.event_type === 'sarai_alert'), 5_000, 'sarai_alert');
-    expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true });
+    // sarai_alert in two phases with one event id: detected (the motion entity is the trigger), then described
+    await ha.waitUntil(() => ha.firedEvents.filter((e) => e.event_type === 'sarai_alert').length >= 2, 5_000, 'sarai_alert twice');
+    const alerts = ha.firedEvents.filter((e) => e.event_type === 'sarai_alert').map((e) => e.event_data as Record<string, unknown>);
+    expect(alerts[0]).toMatchObject({ phase: 'detected', camera: 'front_door', source: 'homeassistant', alert: true, summary: '' });
+    expect(alerts[1]).toMatchObject({ phase: 'described', event_id: alerts[0]?.['event_id'], summary: 'A courier holds a package at the door', alert: true });
+    expect(alerts).toHaveLength(2);
+    expect(ha.firedEvents.find((e) => e.event_type === 'sarai_result')?.event_data).toMatchObject({ camera: 'front_door', summary: 'A courier holds a package at the door', alert: true, event_id: alerts[0]?.['event_id'] });
     // the alert binary_sensor is ON, then OFF again after camera_defaults.alert_off_s
     await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'ON');
     await probe.waitForTopic('sarai/camera/front_door/alert', 5_000, (m) => m.payload.toString() === 'OFF');

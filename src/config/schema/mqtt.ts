@@ -59,4 +59,7 @@ export const WyomingSection = Section({
   languages: Type.Array(Type.String({ pattern: '^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$' }), { default: ['en'], description: 'languages announced in the Wyoming info' }),
   announce: Type.Boolean({ default: true, description: 'as an add-on: announce the Wyoming servers to Home Assistant (Supervisor discovery)' }),
   announce_host: Type.String({ default: '', description: 'host in the announced tcp:// URI; empty: this container hostname' }),
+  max_connections: Type.Integer({ default: 32, minimum: 1, maximum: 1024, description: 'open connections per Wyoming server; when full, the one idle longest is closed for a newcomer' }),
+  idle_timeout_s: Type.Number({ default: 30, minimum: 1, maximum: 3600, description: 'close a Wyoming connection that sends no event for this long (s), unless it waits for an answer' }),
+  event_timeout_s: Type.Number({ default: 10, minimum: 0.5, maximum: 600, description: 'an event (header, data and payload) must arrive whole within this long of its first byte (s)' }),
 });

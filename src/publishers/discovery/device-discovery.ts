@@ -24,6 +24,8 @@ export function deviceConfig(dev: DeviceConfig['dev'], statusTopic: string, cmps
 
 /** How long after connect we listen for our own old retained configs (ms). */
 const STALE_SCAN_MS = 2_000;
+/** Fewest ms between two re-announcements asked for by `<prefix>/status online`. */
+export const REANNOUNCE_MIN_MS = 5_000;
 
 /**
  * Device-based MQTT discovery (`<prefix>/device/<id>/config`, retained, QoS 1) for all of
@@ -36,6 +38,8 @@ export class DeviceDiscovery {
   private readonly announceListeners: (() => void | Promise<void>)[] = [];
   private scanTimer?: NodeJS.Timeout;
   private unsubscribes: (() => void)[] = [];
+  private lastReannounceAt = -Infinity;
+  private reannounceTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly mqtt: MqttBridge,
@@ -59,13 +63,29 @@ export class DeviceDiscovery {
   start(): void {
     this.unsubscribes.push(
       this.mqtt.subscribe(`${this.prefix}/status`, 'discovery', (m) => {
-        if (m.payload.toString().trim() === 'online') {
-          this.log.info({ module: 'discovery' }, 'Home Assistant is online; re-announcing discovery');
-          void this.announce(true);
-        }
+        if (m.payload.toString().trim() === 'online') this.onHomeAssistantOnline();
       }),
     );
     this.mqtt.onConnect(() => this.onConnected());
+  }
+
+  /**
+   * A flood of `online` (300 of them made 6,746 messages) must not amplify: one
+   * re-announcement at once, then at most one per REANNOUNCE_MIN_MS; an `online` inside the
+   * window schedules one at its end, so the last of a burst is still answered.
+   */
+  private onHomeAssistantOnline(): void {
+    if (this.reannounceTimer) return;
+    const wait = this.lastReannounceAt + REANNOUNCE_MIN_MS - Date.now();
+    const run = (): void => {
+      this.reannounceTimer = undefined;
+      this.lastReannounceAt = Date.now();
+      this.log.info({ module: 'discovery' }, 'Home Assistant is online; re-announcing discovery');
+      void this.announce(true);
+    };
+    if (wait <= 0) return run();
+    this.reannounceTimer = setTimeout(run, wait);
+    this.reannounceTimer.unref();
   }
 
   private async onConnected(): Promise<void> {
@@ -153,6 +173,8 @@ export class DeviceDiscovery {
   stop(): void {
     if (this.scanTimer) clearTimeout(this.scanTimer);
     this.scanTimer = undefined;
+    clearTimeout(this.reannounceTimer);
+    this.reannounceTimer = undefined;
     for (const u of this.unsubscribes) u();
     this.unsubscribes = [];
   }

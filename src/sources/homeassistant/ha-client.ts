@@ -8,7 +8,10 @@ export interface HaClientOptions {
   url: string;
   token: string;
   log: Logger;
-  /** Backoff bounds between reconnects (ms). */
+  /**
+   * Backoff bounds (ms) for the first connect and for retries after auth_invalid. A live
+   * connection that drops is reopened on the library's schedule: at once, then 1, 2, ... 5 s.
+   */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** Deadline of one command (ms). */
@@ -67,6 +70,8 @@ export class HaClient {
   private heartbeat?: NodeJS.Timeout;
   /** Set when HA refused fire_event as unauthorized: the token's user is not an admin. */
   private fireEventRefused = false;
+  /** Aborted by stop(): ends a connect still in its handshake. */
+  private stopping = new AbortController();
 
   constructor(private readonly opts: HaClientOptions) {
     this.urls = haUrls(opts.url);
@@ -81,6 +86,7 @@ export class HaClient {
   start(): void {
     if (!this.closed) return;
     this.closed = false;
+    this.stopping = new AbortController();
     void this.connect();
   }
 
@@ -104,6 +110,7 @@ export class HaClient {
       token: this.opts.token,
       log: this.opts.log,
       timeoutMs: this.opts.commandTimeoutMs ?? 10_000,
+      signal: this.stopping.signal,
       onFrame: () => (this.lastHeardAt = Date.now()),
       onAuthInvalid: (message) =>
         this.opts.onProblem?.(`Home Assistant refused the token (auth_invalid: ${message}); set homeassistant.token to a long-lived access token`),
@@ -308,13 +315,14 @@ export class HaClient {
   async stop(): Promise<void> {
     this.closed = true;
     this.ready = false;
+    this.stopping.abort();
     this.stopHeartbeat();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const conn = this.conn;
     const socket = this.socket;
     this.conn = undefined;
     this.socket = undefined;
-    await this.opening?.catch(() => undefined); // its socket ends itself once it sees `closed`
+    await this.opening?.catch(() => undefined); // aborted above: its socket is terminated
     if (!conn || !socket) return;
     const gone = new Promise<void>((resolve) => {
       if (socket.readyState === socket.CLOSED) resolve();

@@ -14,6 +14,8 @@ export interface HaSocketOptions {
   onAuthInvalid: (message: string) => void;
   /** Every frame received, before parsing: the heartbeat's "HA is alive" signal. */
   onFrame: () => void;
+  /** Aborts a connect still in its handshake or auth phase (the client is stopping). */
+  signal: AbortSignal;
 }
 
 type Listener = (ev: { data: unknown }) => void;
@@ -37,6 +39,7 @@ export function openHaSocket(opts: HaSocketOptions): Promise<HaWebSocket & { ter
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
       ws.terminate();
       reject(code);
     };
@@ -45,6 +48,9 @@ export function openHaSocket(opts: HaSocketOptions): Promise<HaWebSocket & { ter
       fail(ERR_CANNOT_CONNECT);
     }, opts.timeoutMs);
     timer.unref();
+    const onAbort = () => fail(ERR_CANNOT_CONNECT);
+    if (opts.signal.aborted) onAbort();
+    opts.signal.addEventListener('abort', onAbort, { once: true });
     const onAuthPhase = (raw: WebSocket.RawData) => {
       const m = parseFrame(raw, opts.log)[0];
       if (!m) return;
@@ -55,6 +61,7 @@ export function openHaSocket(opts: HaSocketOptions): Promise<HaWebSocket & { ter
       } else if (m['type'] === 'auth_ok') {
         settled = true;
         clearTimeout(timer);
+        opts.signal.removeEventListener('abort', onAbort);
         ws.off('message', onAuthPhase);
         ws.off('close', onEarlyClose);
         ws.send(JSON.stringify({ type: 'supported_features', id: 1, features: { coalesce_messages: 1 } }));

@@ -3,6 +3,7 @@ import { CapacityError, InputError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { decodePcm, readWav, toSpeechAudio } from '../../media/audio/index.js';
 import type { IncomingMessage, MqttBridge } from '../../mqtt/client.js';
+import { VOICE_FILTER, isVoiceAudio, levelsBelow } from '../../mqtt/input-topics.js';
 import { checkId } from '../../mqtt/topics.js';
 import { StreamSession } from './stream-session.js';
 
@@ -49,9 +50,8 @@ export class VoiceAudioSource {
   constructor(private readonly o: VoiceSourceOptions) {}
 
   start(): void {
-    const t = this.o.mqtt.topic('voice');
-    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio`, this.name, (m) => this.onMessage(m)));
-    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio/+`, this.name, (m) => this.onMessage(m)));
+    // the catch-all every voice input shares; other shapes are InputTopicGuard's to report
+    this.unsubscribes.push(this.o.mqtt.subscribe(this.o.mqtt.topic(VOICE_FILTER), this.name, (m) => this.onMessage(m)));
     // idle streams are checked a few times per timeout period
     const everyMs = Math.max(50, Math.min(1000, (this.o.streamTimeoutS * 1000) / 4));
     this.timer = setInterval(() => this.expireIdle(), everyMs);
@@ -73,6 +73,7 @@ export class VoiceAudioSource {
   }
 
   private onMessage(m: IncomingMessage): void {
+    if (!isVoiceAudio(levelsBelow(this.o.mqtt.baseTopic, m.topic))) return;
     if (m.retain) return; // a retained utterance is an old one
     const receivedAt = Date.now();
     try {
