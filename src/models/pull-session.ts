@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { downloadFile, type DownloadProgress } from './download.js';
@@ -110,7 +111,10 @@ export async function runPullSession(files: PlannedFile[], opts: PullSessionOpti
           update();
         },
       });
-      if (info.size !== undefined && r.bytes !== info.size) throw new Error(`got ${r.bytes} bytes, the hub says ${info.size}`);
+      if (info.size !== undefined && r.bytes !== info.size) {
+        rmSync(f.dest, { force: true }); // never leave a file the hub disowns under the final name
+        throw new Error(`${path.basename(f.dest)}: got ${r.bytes} bytes, the hub says ${info.size}; the file was discarded`);
+      }
       const checked = pinned ? 'pinned' : info.sha256 ? 'hub-etag' : 'none';
       if (checked !== 'none') recordVerified(opts.modelsDir, f.dest, { sha256: r.sha256, bytes: r.bytes, source: checked });
       status.files_done++;

@@ -153,6 +153,12 @@ describe('sarai models list / pull / verify over the hub', () => {
     expect(hub.requests.find((q) => q.method === 'GET')?.range).toBe(`bytes=${part}-`);
     expect(sha256(readFileSync(path.join(dir, 'c.gguf')))).toBe(sha256(gguf));
 
+    hub.put('size/lie', 's.gguf', { body: gguf, lfs: true, linkedSize: gguf.length + 1 });
+    const c4 = configFromObject({ models_dir: dir, models: { tiny: { backend: 'llama', gguf_repo_id: 'size/lie', gguf_file: 's.gguf' } } }, 'test');
+    const r4 = await modelsPull({ config: c4, baseDir: tmp.dir, target: 'tiny', out: silentOut() });
+    expect(r4.failed[0]?.error).toBe(`s.gguf: got ${gguf.length} bytes, the hub says ${gguf.length + 1}; the file was discarded`);
+    expect(existsSync(path.join(dir, 's.gguf'))).toBe(false);
+
     const c3 = configFromObject({ models_dir: dir, models: { tiny: { backend: 'llama', gguf_repo_id: 'no/such', gguf_file: 'x.gguf' } } }, 'test');
     const r3 = await modelsPull({ config: c3, baseDir: tmp.dir, target: 'tiny', out: silentOut() });
     expect(r3.failed[0]?.error).toMatch(/no\/such\/resolve\/main\/x\.gguf: not found on the hub \(HTTP 404\)/);
