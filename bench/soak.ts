@@ -70,7 +70,8 @@ const errorsBy = new Map<string, number>(); // source: first words of the error 
 probe.client.on('message', (topic, payload) => {
   const now = performance.now();
   let key: string | undefined;
-  if (topic.endsWith('/result')) key = topic.replace('/result', '/snapshot');
+  if (topic === 'sarai/camera/clipcam/result') key = 'sarai/camera/clipcam/clip';
+  else if (topic.endsWith('/result')) key = topic.replace('/result', '/snapshot');
   else if (topic === 'sarai/answer') key = `ask:${(JSON.parse(payload.toString()) as { id: string }).id}`;
   else if (topic.endsWith('/response')) key = topic.replace('/response', '/audio');
   else if (topic === 'sarai/error') {
@@ -119,7 +120,7 @@ const tick = setInterval(() => {
     void probe.publish(t, wav);
   }
   if (n % 20 === 0) {
-    const t = `sarai/camera/cam${n % 4}/clip`;
+    const t = 'sarai/camera/clipcam/clip'; // its own camera, so its result is told from snapshots'
     sent.set(t, { kind: 'clip', at: now });
     void probe.publish(t, mkv);
   }
