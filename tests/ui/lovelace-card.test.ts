@@ -32,7 +32,7 @@ interface HaState { entity_id: string; state: string; attributes: Record<string,
 const sensorId = (camera: string) => `sensor.${camera}_sarai_description`;
 const imageId = (camera: string) => `image.${camera}_sarai_last_described_image`;
 
-function sensorState(r: CameraResult & { changed?: string }): HaState {
+function sensorState(r: CameraResult): HaState {
   return { entity_id: sensorId(r.camera), state: r.summary, attributes: { ...r, friendly_name: `${r.camera} (SARAi) Description` }, last_changed: r.ts, last_updated: r.ts };
 }
 
@@ -43,7 +43,7 @@ function imageState(camera: string, accessToken: string, ts: string): HaState {
   };
 }
 
-function result(camera: string, n: number, extra: Partial<CameraResult> & { changed?: string } = {}): CameraResult & { changed?: string } {
+function result(camera: string, n: number, extra: Partial<CameraResult> = {}): CameraResult {
   return {
     id: `${camera}_${n}`, camera, summary: `Event ${n} at ${camera}`, description: `Full description of event ${n}.`, objects: ['person'],
     alert: false, severity: 'low', event_type: 'person', route: 'omni', route_reason: 'image input -> omni', model: 'test', latency_ms: 10,
@@ -246,7 +246,9 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
     await setStates(page, [sensorState(first), imageState('front_door', 'a1', first.ts)], registry(['front_door']));
     await rows(page).first().waitFor();
     // a new result, then its image (in that order, as SARAi publishes them); the proxy token rotates
-    const next = result('front_door', 2, { summary: 'A parcel appeared on the step.', changed: 'a parcel is now on the step' });
+    // camera memory's field as SARAi publishes it: objects new and gone, and the model's words
+    const changed = { since_id: 'front_door_1', since_ts: first.ts, new: ['parcel'], left: [], text: 'a parcel is now on the step' };
+    const next = result('front_door', 2, { summary: 'A parcel appeared on the step.', changed });
     await setStates(page, [sensorState(next)]);
     await page.waitForFunction('rowCount() === 2');
     images[imageId('front_door')] = { token: 'a2', scene: 'door_day' };
@@ -325,7 +327,7 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
     const { page, problems } = await open({ type: 'custom:sarai-timeline-card', title: 'Cameras' }, { dark: true, images });
     const cams = [...new Set(demos.map((d) => d.result.camera))];
     for (const d of demos) {
-      const r = d.result.camera === 'front_door' && d.result.severity === 'medium' ? { ...d.result, changed: 'a parcel is now on the step' } : d.result;
+      const r = d.result.camera === 'front_door' && d.result.severity === 'medium' ? { ...d.result, changed: { since_id: 'x', since_ts: d.result.ts, new: ['parcel'], left: [] } } : d.result;
       await setStates(page, [sensorState(r), imageState(r.camera, `t_${r.camera}`, r.ts)], registry(cams));
     }
     await page.waitForFunction('loadedImages() === 4');

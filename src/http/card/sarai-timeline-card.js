@@ -41,7 +41,20 @@ function h(tag, props = {}, ...children) {
 }
 
 /** A result from a summary sensor's attributes, or undefined when they are not one. */
-export function eventFromAttributes(a) {
+export /** Camera memory's `changed` ({new, left, text} from SARAi; a plain string or list also read) as one line. */
+function changedText(c) {
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) return c.filter((x) => typeof x === 'string').join('; ');
+  if (!c || typeof c !== 'object') return '';
+  if (typeof c.text === 'string' && c.text) return c.text;
+  const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
+  const parts = [];
+  if (list(c.new).length) parts.push(`new: ${list(c.new).join(', ')}`);
+  if (list(c.left).length) parts.push(`gone: ${list(c.left).join(', ')}`);
+  return parts.join('; ');
+}
+
+function eventFromAttributes(a) {
   if (!a || typeof a.id !== 'string' || typeof a.camera !== 'string' || typeof a.summary !== 'string') return undefined;
   return {
     id: a.id,
@@ -52,7 +65,7 @@ export function eventFromAttributes(a) {
     severity: a.severity in SEVERITY ? a.severity : 'none',
     alert: a.alert === true,
     ts: typeof a.ts === 'string' ? a.ts : '',
-    changed: typeof a.changed === 'string' ? a.changed : Array.isArray(a.changed) ? a.changed.filter((c) => typeof c === 'string').join('; ') : '',
+    changed: changedText(a.changed),
     image: undefined,
   };
 }
