@@ -261,9 +261,9 @@ export class MqttBridge {
   }
 
   /**
-   * Publishes `topic` (absolute), QoS 1 unless told otherwise. Never throws for connection
-   * state: while offline mqtt.js keeps the message (QoS 1: until the broker acknowledges it,
-   * across reconnects) and we log once. Invalid topics are refused (logged, returns false).
+   * Publishes `topic` (absolute). Never throws for connection state: while offline mqtt.js
+   * keeps the message (QoS 1: until the broker acknowledges it, across reconnects) and we log
+   * once. Results go out at QoS 1 (their publishers say so). Invalid topics are refused (logged, returns false).
    */
   publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): boolean {
     try {
@@ -281,7 +281,7 @@ export class MqttBridge {
       this.log.warn({ module: 'mqtt' }, 'broker offline; queueing messages until it is back');
     }
     this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
-    this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 1 }, (err) => {
+    this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
       if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
     });
     return true;
@@ -299,7 +299,7 @@ export class MqttBridge {
       }
       if (!this.client) return resolve();
       this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
-      this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 1 }, (err) => {
+      this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
         if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
         resolve();
       });

@@ -48,7 +48,7 @@ async function brokerSaved(dir: string, sinceMs: number): Promise<void> {
 
 const answer = (n: number) => ({ summary: `scene ${n}`, description: 'd', objects: [], alert: false, severity: 'none' });
 const bridgeConfig = (url: string) => ({
-  mqtt: { url, reconnect_max_ms: 1000 },
+  mqtt: { url, reconnect_max_ms: 1000, session_expiry_s: 86_400 },
   camera_defaults: { cooldown_s: 0 },
   models: { vision: { backend: 'transformers', model: '/nonexistent', image_size: 256 } },
   scheduler: { concurrency: 2, dedup_distance: 0 },
@@ -63,7 +63,7 @@ describe.skipIf(!haveMosquitto())('MQTT delivery guarantees against a real mosqu
     await broker?.stop();
   });
 
-  it('describes a snapshot published while SARAi was stopped, once it restarts (persistent session, QoS 1)', async () => {
+  it('describes a snapshot published while SARAi was stopped, once it restarts (mqtt.session_expiry_s, QoS 1)', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sarai-delivery-'));
     const listener = await persistentListener(broker.url, ['sarai/camera/+/result', 'sarai/error']);
     try {

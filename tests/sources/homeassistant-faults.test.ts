@@ -68,10 +68,11 @@ describe.skipIf(!haveMosquitto())('Home Assistant faults, seen from the camera f
   }, 120_000);
 
   it('HA answers auth_invalid: one clear sarai/error without the token, and MQTT snapshots are still described', async () => {
+    // listen first: the refusal comes as soon as the bridge starts
+    const sub = await MqttProbe.connect(broker.url, ['refused/#']);
     const refused = await startTestApp({ mqtt: { url: broker.url, base_topic: 'refused' }, homeassistant: { url: ha.url, token: 'wrong-token-77e1' } });
     try {
       attachRouter(refused.app.ctx, timedRouter(0, () => ({ summary: 'still working', description: 'd', objects: [], alert: false, severity: 'none' })));
-      const sub = await MqttProbe.connect(broker.url, ['refused/#']);
       try {
         const err = await sub.waitForTopic('refused/error', 20_000, (m) => m.payload.toString().includes('auth_invalid'));
         const report = JSON.parse(err.payload.toString()) as { source: string; error: string };
