@@ -44,6 +44,8 @@ else {
 
 const log = createLogger('silent');
 const median = (xs: number[]) => percentile(xs, 50);
+/** Whole-answer times (ms) and token counts of the counted rounds: the seed's text P50 <= 2 s. */
+type Timed = { ms: number; tokens: number };
 
 async function benchModel(label: string, file: string): Promise<string[]> {
   const config = configFromObject(
@@ -73,9 +75,14 @@ async function benchModel(label: string, file: string): Promise<string[]> {
     session.dispose({ disposeSequence: false });
     await rawSeq.clearHistory();
     if (process.env["BENCH_DEBUG"]) console.log("raw", tokens, "tokens", (s * 1000).toFixed(0), "ms");
+    lastRaw = { ms: s * 1000, tokens };
     return tokens / s;
   };
 
+  let lastRaw: Timed = { ms: 0, tokens: 0 };
+  let lastAsk: Timed = { ms: 0, tokens: 0 };
+  const rawTimes: Timed[] = [];
+  const askTimes: Timed[] = [];
   let viaMqtt: (() => Promise<number>) | undefined;
   let cleanup = async () => {};
   if (haveMosquitto()) {
@@ -96,6 +103,7 @@ async function benchModel(label: string, file: string): Promise<string[]> {
       await probe.publish('sarai/ask', JSON.stringify({ text: QUESTION, id }));
       const a = JSON.parse((await got).payload.toString()) as AskAnswer;
       if (a.error) throw new Error(a.error);
+      lastAsk = { ms: performance.now() - t0, tokens: a.tokens };
       return a.tokens / ((performance.now() - t0) / 1000);
     };
     cleanup = async () => {
@@ -122,8 +130,10 @@ async function benchModel(label: string, file: string): Promise<string[]> {
   for (let i = 0; i < ROUNDS; i++) {
     await raw();
     r.push(await raw());
+    rawTimes.push(lastRaw);
     await (viaMqtt ?? viaFunction)();
     a.push(await (viaMqtt ?? viaFunction)());
+    if (viaMqtt) askTimes.push(lastAsk);
     if (viaMqtt) {
       await viaFunction();
       f.push(await viaFunction());
@@ -144,6 +154,11 @@ async function benchModel(label: string, file: string): Promise<string[]> {
     ...(f.length ? [row('askText (no MQTT)', f)] : []),
     `  fixed cost of the MQTT round trip: ~${((MAX_TOKENS / median(a) - MAX_TOKENS / median(f.length ? f : a)) * 1000).toFixed(1)} ms per question (median ask vs askText)`,
     `  ratio ask/raw: best ${(best(a) / best(r)).toFixed(3)}, median ${(median(a) / median(r)).toFixed(3)}   (target >= 0.95)`,
+    ...(askTimes.length
+      ? [
+          `  whole answer P50: ${path_} ${median(askTimes.map((x) => x.ms)).toFixed(0)} ms (${median(askTimes.map((x) => x.tokens))} tokens), raw ${median(rawTimes.map((x) => x.ms)).toFixed(0)} ms (${median(rawTimes.map((x) => x.tokens))} tokens)   (seed: text P50 <= 2 s)`,
+        ]
+      : []),
   ];
 }
 
