@@ -1,3 +1,5 @@
+import { clusterOf } from '../cluster/feature.js';
+import { jobIdOf } from '../cluster/job-id.js';
 import type { AppContext } from '../core/context.js';
 import { CapacityError, InputError } from '../core/errors.js';
 import { prepareImage } from '../media/image.js';
@@ -18,6 +20,8 @@ export interface SnapshotInput {
   meta: SnapshotMeta;
   /** Where it came from, for sarai/error (`sarai/camera/x/snapshot`, `frigate/events`, `ha:camera.x`). */
   origin: string;
+  /** When it arrived (ms since epoch) and the producer's own time if it sent one (MQTT 5 `ts`). */
+  received?: { ms: number; producerMs?: number };
 }
 
 export type IntakeResult = 'queued' | 'coalesced' | 'rejected' | 'dropped';
@@ -50,6 +54,10 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
   const cam = cameraSettings(ctx.config, camera);
   const source = `camera:${camera}`;
   const maxSide = imageSizeFor(ctx.config);
+  // cluster mode: the id a redelivery of this same input will have on any worker
+  const cluster = clusterOf(ctx);
+  const received = input.received ?? { ms: Date.now() };
+  const jobId = cluster ? jobIdOf(camera, input.bytes, received.producerMs) : undefined;
   try {
     return scheduler.submit({
       kind: 'snapshot',
@@ -67,10 +75,15 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
           return 'rejected';
         }
         if (scenes.isRepeat(source, prepared.hash)) return 'deduplicated';
+        if (jobId && cluster?.ledger.published(jobId)) return 'deduplicated';
         const preparedAt = performance.now();
         try {
           const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal);
           const describedAt = performance.now();
+          if (jobId) {
+            result.job_id = jobId;
+            result.input_ts = new Date(received.producerMs ?? received.ms).toISOString();
+          }
           scenes.remember(source, prepared.hash);
           await publishCameraResult(ctx, result, prepared.jpeg);
           // The router's latency is the model's; building the result and publishing it is ours.

@@ -109,7 +109,7 @@ export class AskSource implements Service {
     const { mqtt } = this.deps;
     this.off = mqtt.subscribe(mqtt.topic('ask'), this.name, async (m) => {
       await this.handle(m);
-    }, 0);
+    }, 0, true);
     await Promise.resolve();
   }
 

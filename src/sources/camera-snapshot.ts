@@ -2,6 +2,7 @@ import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
+import { producerTs } from '../cluster/job-id.js';
 
 /**
  * `sarai/camera/<camera>/snapshot`: raw JPEG/PNG/WebP bytes from anything (HA automations,
@@ -24,10 +25,12 @@ export class CameraSnapshotSource implements Service {
         return;
       }
       const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
-      submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic });
+      const producerMs = producerTs(m.userProperties);
+      const received = { ms: Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
+      submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle, 0));
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle, 0));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle, 0, true));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle, 0, true));
     await Promise.resolve();
   }
 

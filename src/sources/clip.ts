@@ -148,9 +148,9 @@ export class ClipSource implements Service {
     }
     const mqtt = this.ctx.mqtt;
     const handle = (m: IncomingMessage): void => this.onMessage(m);
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/clip'), this.name, handle, 0));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/clip'), this.name, handle, 0, true));
     // one level deeper too, so an id containing `/` is reported instead of silently unmatched
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/clip'), this.name, handle, 0));
+    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/clip'), this.name, handle, 0, true));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }

@@ -28,6 +28,8 @@ export interface VoiceSourceOptions {
   maxUtteranceS: number;
   /** A stream with no chunk for this long ends as if stopped (s). */
   streamTimeoutS: number;
+  /** Take start/chunk/stop streams (default true). Cluster mode: only the worker set to (not shared). */
+  streams?: boolean;
   onUtterance: (u: Utterance) => void;
   /** Bad input: reported on sarai/error by the caller. */
   onError: (topic: string, err: unknown) => void;
@@ -50,8 +52,10 @@ export class VoiceAudioSource {
 
   start(): void {
     const t = this.o.mqtt.topic('voice');
-    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio`, this.name, (m) => this.onMessage(m)));
-    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio/+`, this.name, (m) => this.onMessage(m)));
+    // a complete WAV is one message: shared in cluster mode. A stream's chunks must reach the
+    // worker that saw its start, so streams are never shared (cluster.voice_streams).
+    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio`, this.name, (m) => this.onMessage(m), 1, true));
+    if (this.o.streams ?? true) this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio/+`, this.name, (m) => this.onMessage(m)));
     // idle streams are checked a few times per timeout period
     const everyMs = Math.max(50, Math.min(1000, (this.o.streamTimeoutS * 1000) / 4));
     this.timer = setInterval(() => this.expireIdle(), everyMs);
