@@ -150,7 +150,13 @@ export class MqttBridge {
         client.off('connect', onOk);
         client.off('error', onFail);
         client.off('close', onClose);
-        if (err) {
+        if (err && /protocol version/i.test(err.message) && o.shareGroup) {
+          // cluster mode needs MQTT 5 shared subscriptions; an MQTT 3.1.1 broker (aedes) refuses v5
+          this.log.error(
+            { module: 'mqtt', url: redactUrl(o.url), err: errorMessage(err) },
+            'cluster mode (cluster.group) needs an MQTT 5 broker with shared subscriptions (mosquitto 2, EMQX); this broker refused MQTT 5, it speaks 3.1.1 only',
+          );
+        } else if (err) {
           this.log.error(
             { module: 'mqtt', url: redactUrl(o.url), err: errorMessage(err) },
             'cannot reach the MQTT broker yet; retrying in the background (check mqtt.url, username and password)',

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerFor } from '../../src/scheduler/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { createLogger } from '../../src/log/logger.js';
+import { MqttBridge } from '../../src/mqtt/client.js';
+import { EmbeddedBroker } from '../../src/mqtt/embedded-broker.js';
+import { LogSink, startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe, type Received } from '../helpers/mqtt-probe.js';
 import { attachRouter, patternJpeg, timedRouter } from '../camera/helpers.js';
@@ -119,5 +123,26 @@ describe.skipIf(!haveMosquitto())('three workers in one group share the cameras 
     await w3.stop();
     await probe.waitForTopic('sarai/worker/w3/status', 10_000, (m) => m.payload.toString() === 'offline');
     expect(probe.messages.filter((m) => m.topic === 'sarai/status').at(-1)?.payload.toString()).toBe('online');
+  }, 30_000);
+});
+
+describe('cluster mode on an MQTT 3.1.1 broker', () => {
+  it('says clearly that the broker refused MQTT 5 and that cluster mode needs it', async () => {
+    const aedes = new EmbeddedBroker('127.0.0.1', 0, createLogger('error'));
+    await aedes.start();
+    const logs = new LogSink();
+    const bridge = new MqttBridge(
+      { url: aedes.url, baseTopic: 'sarai', protocolVersion: 5, keepaliveS: 30, reconnectMaxMs: 60_000, maxPayloadBytes: 1_048_576, shareGroup: 'house', workerStatusTopic: 'sarai/worker/old/status' },
+      createLogger('debug', logs),
+      new Metrics(),
+    );
+    try {
+      await bridge.connect();
+      expect(bridge.connected).toBe(false);
+      expect(logs.lines.some((l) => /cluster mode \(cluster\.group\) needs an MQTT 5 broker.*3\.1\.1/.test(String(l['msg'])))).toBe(true);
+    } finally {
+      await bridge.close();
+      await aedes.stop();
+    }
   }, 30_000);
 });
