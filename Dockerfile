@@ -9,7 +9,10 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json && npm rebuild && npm prune --omit=dev
+# npm installs llama.node's optional GPU and wasm builds (CUDA ~196 MB, Vulkan ~59 MB, wasm ~19 MB);
+# the add-on runs llama.cpp on CPU, so they are removed after the prune (npm ci itself is unchanged).
+RUN npx tsc -p tsconfig.build.json && npm rebuild && npm prune --omit=dev \
+ && rm -rf node_modules/@fugood/node-llama-*-cuda node_modules/@fugood/node-llama-*-vulkan node_modules/@fugood/node-llama-wasm
 
 FROM ${BUILD_FROM}
 RUN apt-get update \
@@ -21,9 +24,12 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # tsc does not copy the dashboard's static files
 COPY src/http/ui ./dist/http/ui
+COPY src/http/card ./dist/http/card
 COPY package.json ./
 COPY bin ./bin
 COPY config ./config
+# the model manifest (models pull/verify, first-start pull); weights go to /data/models
+COPY models/manifest.yaml ./models/manifest.yaml
 COPY addon/run.sh /run.sh
 RUN chmod a+x /run.sh
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \

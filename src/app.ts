@@ -12,6 +12,7 @@ import { HttpServer } from './http/server.js';
 import { createLogger, type Logger } from './log/logger.js';
 import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { connectionOptions } from './mqtt/connection-options.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
@@ -25,6 +26,7 @@ import { backendsFeature, createModelLayer } from './router/model-layer.js';
 import { askFeature } from './sources/ask.js';
 import { clusterFeature } from './cluster/feature.js';
 import { workerIdOf } from './cluster/worker-id.js';
+import { InputTopicGuard } from './mqtt/input-topics.js';
 
 /**
  * Features: each turns the context into services, started in this order and stopped in
@@ -42,6 +44,7 @@ const FEATURES: Feature[] = [
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events
   (ctx) => voiceFeature(ctx), // sarai/voice/<satellite>/audio -> stt -> answer -> tts, TTS URLs, satellite devices
   (ctx) => wyomingFeature(ctx), // Wyoming ASR/TTS servers for HA Assist, announced to the Supervisor
+  (ctx) => new InputTopicGuard(ctx), // camera/voice topics that match no input of the contract -> sarai/error
   (ctx) => askFeature(ctx), // sarai/ask (text or JSON {text, id}) -> router -> sarai/answer
   (ctx) => dashboard(ctx), // ingress web UI, access guard, live/system/voice/try-it APIs
 ];
@@ -69,7 +72,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       url: config.mqtt.url ?? '', // embedded: filled in once the broker has its port
       username: config.mqtt.username,
       password: config.mqtt.password,
-      clientId: config.mqtt.client_id,
+      ...connectionOptions(config.mqtt, resolveDir(loaded, config.data_dir), loaded.source, loaded.baseDir), // id, session, TLS
       baseTopic: config.mqtt.base_topic,
       protocolVersion: broker ? 4 : 5,
       keepaliveS: config.mqtt.keepalive_s,
@@ -95,6 +98,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     !workerId,
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log, workerId);
+  bridge.addStateProvider(() => (mqtt.credentialsRefusedAt ? { mqtt_credentials_refused_at: mqtt.credentialsRefusedAt } : {}));
   const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
   const ctx: AppContext = {
     config,
@@ -140,9 +144,11 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       }
       // inputs published right after start() must not be lost: wait for every SUBACK
       await mqtt.subscriptionsSettled();
+      mqtt.deliverHeld(); // what the broker queued while we were away, now that all listen
       log.info({ module: 'app', version: VERSION, features: services.map((s) => s.name) }, 'SARAi is running');
     },
     async stop() {
+      mqtt.keepSessionOnStop(); // inputs sent while we are down queue on the broker
       for (const s of started.reverse()) {
         try {
           await s.stop();

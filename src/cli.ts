@@ -76,10 +76,11 @@ program
 
 program
   .command('describe <image>')
-  .description('describe an image file through the router (the camera snapshot path), without MQTT')
-  .option('-p, --prompt <text>', 'the question (default: camera_defaults.prompt)')
-  .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')
-  .action(async (image: string, o: { prompt?: string; json?: boolean }) => {
+  .description('describe an image file down the camera snapshot path (summary, objects, alert, severity), without MQTT')
+  .option('-c, --camera <id>', "use this configured camera's prompt and alert rules (default: camera_defaults)")
+  .option('-p, --prompt <text>', "the question (default: the camera's prompt)")
+  .option('--json', 'print {text, camera, summary, description, objects, alert, severity, event_type, route, model, latency_ms, reason} as JSON')
+  .action(async (image: string, o: { prompt?: string; json?: boolean; camera?: string }) => {
     const { describeCommand } = await import('./router/cli-commands.js');
     process.exit((await describeCommand(configured(), image, o)).code);
   });
@@ -119,7 +120,7 @@ program
     process.exit((await speakCommand(configured(), words.join(' '), o)).code);
   });
 
-const models = program.command('models').description('GGUF model files: list, pull (download with resume + sha256), verify');
+const models = program.command('models').description('in-process model files (GGUF, mmproj, transformers.js folders): list, pull (resume + sha256), verify');
 models
   .command('list')
   .description('every role: backend, file, size, present, loaded, memory estimate')
@@ -129,16 +130,21 @@ models
     process.exit(modelsListCommand(configured(), o).code);
   });
 models
-  .command('pull <target>')
-  .description('download a role\'s GGUF, hf:owner/repo/file.gguf or an http(s) .gguf URL into models_dir (resumes a .part)')
+  .command('pull [target]')
+  .description('download a role\'s files (GGUF + mmproj, or a transformers.js folder), every in-process role (--all), hf:owner/repo/file.gguf or an http(s) .gguf URL into models_dir (resumes a .part; HF_ENDPOINT picks a mirror)')
   .option('-f, --force', 'download again even if the file exists')
-  .action(async (target: string, o: { force?: boolean }) => {
+  .option('-a, --all', 'every enabled in-process role')
+  .action(async (target: string | undefined, o: { force?: boolean; all?: boolean }) => {
     const { modelsPullCommand } = await import('./models/cli-commands.js');
-    process.exit((await modelsPullCommand(configured(), target, o)).code);
+    if (!target && !o.all) {
+      process.stderr.write('sarai models pull: name a role, --all, hf:owner/repo/file.gguf or a URL\n');
+      process.exit(2);
+    }
+    process.exit((await modelsPullCommand(configured(), o.all ? '--all' : (target ?? ''), o)).code);
   });
 models
   .command('verify [roles...]')
-  .description('check GGUF files: present, not damaged (preflight), sha256 as configured')
+  .description('check every in-process role\'s files: present, GGUF not damaged (preflight), sha256 as pinned or as the hub gave it at pull')
   .action(async (roles: string[]) => {
     const { modelsVerifyCommand } = await import('./models/cli-commands.js');
     process.exit((await modelsVerifyCommand(configured(), roles)).code);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../core/errors.js';
 import { LlamaBackend } from './llama/backend.js';
+import { MultimodalBackend } from './multimodal/index.js';
 import { OllamaBackend } from './ollama/backend.js';
 import { OpenAIBackend } from './openai/backend.js';
 import { registerBackendKind, type BackendFactoryContext } from './registry.js';
@@ -41,9 +42,19 @@ function transformersPreflight(ctx: BackendFactoryContext): string | undefined {
   }
 }
 
+/** models.<role>.mmproj_file, resolved like gguf_file. */
+export function mmprojPath(ctx: Pick<BackendFactoryContext, 'spec' | 'modelsDir'>): string {
+  const f = ctx.spec.mmproj_file;
+  return path.isAbsolute(f) ? f : path.join(ctx.modelsDir, f);
+}
+
+// With mmproj_file the role runs on libmtmd in a model host process (src/backends/multimodal/).
 registerBackendKind(
   'llama',
-  (ctx) => new LlamaBackend({ role: ctx.role, spec: ctx.spec, modelPath: ggufPath(ctx), runtime: ctx.config.runtime, log: ctx.log }),
+  (ctx) =>
+    ctx.spec.mmproj_file
+      ? new MultimodalBackend({ role: ctx.role, spec: ctx.spec, modelPath: ggufPath(ctx), mmprojPath: mmprojPath(ctx), runtime: ctx.config.runtime, log: ctx.log })
+      : new LlamaBackend({ role: ctx.role, spec: ctx.spec, modelPath: ggufPath(ctx), runtime: ctx.config.runtime, log: ctx.log }),
   llamaPreflight,
 );
 registerBackendKind(

@@ -40,12 +40,14 @@ export function parseCameraAnswer(result: GenerateResult): CameraModelAnswer {
     const objects = Array.isArray(o['objects']) ? o['objects'].filter((x): x is string => typeof x === 'string').slice(0, 50).map((x) => clampText(x, 80)) : [];
     const sev = o['severity'];
     const severity = CAMERA_SEVERITIES.find((s) => s === sev) ?? 'none';
+    const changed = typeof o['changed'] === 'string' && o['changed'].trim() ? clampText(o['changed'], 1_000) : undefined;
     return {
       summary: clampText(summarySrc, SUMMARY_MAX),
       description: clampText(description || summarySrc, 4_000),
       objects,
       alert: o['alert'] === true,
       severity,
+      ...(changed ? { changed } : {}),
     };
   }
   const text = result.text.trim();

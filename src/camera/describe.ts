@@ -4,6 +4,7 @@ import type { GenerateResult } from '../backends/types.js';
 import type { CameraResult } from '../core/results.js';
 import type { ModelRouter } from '../router/types.js';
 import { ANSWER_FORMAT, parseCameraAnswer } from './answer.js';
+import { changeSince, memoryPrompt, type Remembered } from './memory.js';
 import { decideAlert, eventTypeOf } from './rules.js';
 import type { CameraSettings } from './settings.js';
 
@@ -24,10 +25,11 @@ export function newResultId(now = Date.now()): string {
   return `${now.toString(36)}_${randomBytes(5).toString('hex')}`;
 }
 
-function promptFor(cam: CameraSettings, meta: SnapshotMeta): string {
+function promptFor(cam: CameraSettings, meta: SnapshotMeta, previous: Remembered | undefined): string {
   const hints: string[] = [];
   if (meta.label) hints.push(`The detector saw: ${meta.label}.`);
   if (meta.zones?.length) hints.push(`Zones: ${meta.zones.join(', ')}.`);
+  if (previous) hints.push(memoryPrompt(previous, new Date()));
   return [
     cam.prompt,
     ...hints,
@@ -55,7 +57,8 @@ export function judgeAnswer(
 
 /**
  * Describes one prepared JPEG through the router (image role, camera schema) and applies the
- * alert rules. Throws what the router throws (BackendError...).
+ * alert rules. `previous`: the camera's last accepted result (camera memory), given to the
+ * model as context and compared in `changed`. Throws what the router throws (BackendError...).
  */
 export async function describeSnapshot(
   router: ModelRouter,
@@ -63,13 +66,15 @@ export async function describeSnapshot(
   jpeg: Buffer,
   meta: SnapshotMeta,
   signal?: AbortSignal,
+  previous?: Remembered,
 ): Promise<CameraResult> {
-  const routed = await router.describe({ prompt: promptFor(cam, meta), images: [jpeg], jsonSchema: CAMERA_RESULT_SCHEMA as unknown as Record<string, unknown>, signal });
+  const routed = await router.describe({ prompt: promptFor(cam, meta, previous), images: [jpeg], jsonSchema: CAMERA_RESULT_SCHEMA as unknown as Record<string, unknown>, signal });
   const now = new Date();
+  const judged = judgeAnswer(cam, routed.value, meta, now);
   return {
     id: newResultId(now.getTime()),
     camera: cam.id,
-    ...judgeAnswer(cam, routed.value, meta, now),
+    ...judged,
     route: routed.route,
     route_reason: routed.reason,
     model: routed.model,
@@ -79,5 +84,6 @@ export async function describeSnapshot(
     ...(meta.label ? { label: meta.label } : {}),
     ...(meta.zones ? { zones: meta.zones } : {}),
     ...(meta.frigateEventId ? { frigate_event_id: meta.frigateEventId } : {}),
+    ...(previous ? { changed: changeSince(previous, judged.objects, parseCameraAnswer(routed.value).changed) } : {}),
   };
 }

@@ -11,6 +11,8 @@ export interface CameraSettings {
   quietHours: string;
   cameraEntity: string;
   motionEntity: string;
+  /** Compare with the previous accepted result (prompt context and the `changed` field). */
+  memory: boolean;
   configured: boolean;
 }
 
@@ -34,6 +36,7 @@ export function cameraSettings(config: Config, id: string): CameraSettings {
     quietHours: d.quiet_hours,
     cameraEntity: c?.camera_entity ?? '',
     motionEntity: c?.motion_entity ?? '',
+    memory: c ? c.memory : d.memory,
     configured: c !== undefined,
   };
 }

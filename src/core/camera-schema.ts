@@ -13,6 +13,8 @@ export const CAMERA_RESULT_SCHEMA = {
     objects: { type: 'array', items: { type: 'string' } },
     alert: { type: 'boolean' },
     severity: { enum: [...CAMERA_SEVERITIES] },
+    // camera memory: what is new and what left since the previous description (optional)
+    changed: { type: 'string' },
   },
   required: ['summary', 'description', 'objects', 'alert', 'severity'],
 } as const;
@@ -23,4 +25,6 @@ export interface CameraModelAnswer {
   objects: string[];
   alert: boolean;
   severity: (typeof CAMERA_SEVERITIES)[number];
+  /** The model's own words on what changed since the previous description, when asked. */
+  changed?: string;
 }

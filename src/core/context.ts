@@ -10,11 +10,13 @@ import type { ModelRouter } from '../router/types.js';
 import type { Bus } from './bus.js';
 import type { ErrorReporter } from './error-reporter.js';
 import type { Metrics } from './metrics.js';
-import type { AskAnswer, CameraResult, VoiceResponse } from './results.js';
+import type { AskAnswer, CameraAlert, CameraResult, VoiceResponse } from './results.js';
 
 /** Events inside one bridge; publishers, the timeline and the UI listen here. */
 export interface BridgeEvents {
   'camera.result': { result: CameraResult; image?: Buffer };
+  /** A two-phase alert; `image` (JPEG) only at `detected`. */
+  'camera.alert': { alert: CameraAlert; image?: Buffer };
   'ask.answer': AskAnswer;
   'voice.response': VoiceResponse;
 }

@@ -32,7 +32,7 @@ export class ErrorReporter {
     this.last = report;
     this.recent.unshift(report);
     if (this.recent.length > 50) this.recent.pop();
-    this.mqtt.publish(this.mqtt.topic('error'), JSON.stringify(report), { qos: 0, retain: false });
+    this.mqtt.publish(this.mqtt.topic('error'), JSON.stringify(report), { qos: 1, retain: false });
     for (const fn of this.listeners) {
       try {
         fn(report);

@@ -23,6 +23,10 @@ export interface CameraResult {
   label?: string;
   zones?: string[];
   frigate_event_id?: string;
+  /** Camera memory: this result against the camera's previous accepted one (cameras with memory on). */
+  changed?: CameraChange;
+  /** The two-phase alert this result describes (snapshot results; see CameraAlert). */
+  event_id?: string;
   error?: string;
   /** Cluster mode: the job's id from its input (hash + camera + producer time); redeliveries share it. */
   job_id?: string;
@@ -31,6 +35,46 @@ export interface CameraResult {
   /** Cluster mode: the worker that published it, and its monotonic count of results. */
   worker?: string;
   seq?: number;
+}
+
+/**
+ * `sarai/alert` and the HA event `sarai_alert`, in two phases with one `event_id`: `detected`
+ * as soon as a snapshot is accepted (before any model), then `described` when the model
+ * answered, or with a fallback text (`fallback: true`) when it failed, timed out or was skipped.
+ */
+export interface CameraAlert {
+  event_id: string;
+  phase: 'detected' | 'described';
+  camera: string;
+  source: CameraResult['source'];
+  /** The alert rules' verdict: from the source's own label at `detected`, from the result at `described`. */
+  alert: boolean;
+  severity: Severity;
+  event_type: EventType;
+  /** detected: ''; described: the model's summary or the fallback text. */
+  summary: string;
+  label?: string;
+  zones?: string[];
+  frigate_event_id?: string;
+  /** described: the camera result's id (also in sarai/camera/<camera>/result). */
+  result_id?: string;
+  /** described: the text is ours, not the model's (failure, timeout, unreadable image, same scene). */
+  fallback?: boolean;
+  /** ms from intake to this phase's publish request. */
+  latency_ms: number;
+  ts: string;
+}
+
+/** What changed since the camera's previous accepted result. */
+export interface CameraChange {
+  /** The previous result's id and time. */
+  since_id: string;
+  since_ts: string;
+  /** Objects listed now and not then, and then and not now (case-insensitive). */
+  new: string[];
+  left: string[];
+  /** The model's own words, when it gave them. */
+  text?: string;
 }
 
 /** sarai/answer */
@@ -55,6 +99,8 @@ export interface VoiceResponse {
   model: string;
   latency_ms: number;
   tts_url: string;
+  /** Set when the spoken answer was cut at a sentence end: which limit cut it. */
+  truncated_by?: 'max_answer_tokens' | 'max_answer_chars';
   error?: string;
 }
 

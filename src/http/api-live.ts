@@ -22,7 +22,8 @@ export function timelineItem(result: CameraResult, hasImage: boolean): Record<st
 }
 
 /**
- * GET /api/stream: server-sent events for the dashboard — `result` (a camera result, timeline
+ * GET /api/stream: server-sent events for the dashboard — `alert` (a two-phase camera alert),
+ * `result` (a camera result, timeline
  * item shape), `voice` (a voice response) and `error` (an error report) — with heartbeats.
  * Clients are dropped when they disconnect or when the service stops.
  */
@@ -64,6 +65,7 @@ export class LiveStream implements Service {
   async start(): Promise<void> {
     const { bus, errors } = this.ctx;
     this.unsubscribe.push(bus.on('camera.result', this.name, ({ result, image }) => this.broadcast('result', timelineItem(result, Boolean(image)))));
+    this.unsubscribe.push(bus.on('camera.alert', this.name, ({ alert }) => this.broadcast('alert', alert)));
     this.unsubscribe.push(bus.on('voice.response', this.name, (v) => this.broadcast('voice', { ...v, ts: new Date().toISOString() })));
     errors.onReport((r) => this.broadcast('error', r));
     this.timer = setInterval(() => this.write(': ping\n\n'), HEARTBEAT_MS);

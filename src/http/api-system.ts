@@ -64,6 +64,9 @@ export function systemSnapshot(ctx: AppContext): Obj {
     satellites: Object.keys(ctx.config.satellites),
     mqtt: { connected: ctx.mqtt.connected, base_topic: ctx.config.mqtt.base_topic },
     errors: ctx.errors.recent.slice(0, 20),
+    // the start-up pull (bytes, percent, ETA) and the "no models yet" item, as on sarai/bridge/state
+    ...(isObj(state['downloads']) ? { downloads: state['downloads'] } : {}),
+    ...(typeof state['models_notice'] === 'string' ? { models_notice: state['models_notice'] } : {}),
     live_clients: liveClientCount(ctx),
   };
 }

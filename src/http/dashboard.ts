@@ -6,6 +6,7 @@ import { LiveStream } from './api-live.js';
 import { registerSystemRoutes } from './api-system.js';
 import { registerTryRoutes } from './api-try.js';
 import { VoiceLog } from './api-voice.js';
+import { registerCardRoute } from './card-route.js';
 import { HttpError } from './respond.js';
 import { registerUiRoutes } from './ui-routes.js';
 
@@ -28,6 +29,11 @@ export function dashboard(ctx: AppContext, env: NodeJS.ProcessEnv = process.env)
     ctx.http.route('GET', '/', () => {
       throw new HttpError(503, `the web UI is not installed: ${errorMessage(err)}`);
     });
+  }
+  try {
+    registerCardRoute(ctx.http);
+  } catch (err) {
+    ctx.log.error({ module: 'dashboard', err: errorMessage(err) }, 'Lovelace card not available');
   }
   registerSystemRoutes(ctx);
   registerTryRoutes(ctx);

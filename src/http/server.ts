@@ -82,6 +82,8 @@ export class HttpServer {
         resolve();
       });
     });
+    // after listen, an accept failure (EMFILE...) must be a log line, not an unhandled 'error'
+    server.on('error', (err) => this.log.error({ module: 'http', err }, 'HTTP server error'));
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     this.log.info({ module: 'http', host: this.host, port: this.port }, 'HTTP server listening');

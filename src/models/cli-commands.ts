@@ -21,15 +21,21 @@ export function modelsListCommand(loaded: LoadedConfig, opts: { json?: boolean }
   return { code: 0 };
 }
 
-/** `sarai models pull <role | hf:owner/repo/file.gguf | URL>` (progress on stderr). */
+/** `sarai models pull <role | --all | hf:owner/repo/file.gguf | URL>` (progress on stderr). */
 export async function modelsPullCommand(loaded: LoadedConfig, target: string, opts: { force?: boolean } = {}): Promise<CliOutcome> {
   const ac = new AbortController();
   const onSignal = () => ac.abort(new Error('interrupted (the .part file is kept; pull again to resume)'));
   process.once('SIGINT', onSignal);
   try {
     const r = await modelsPull({ config: loaded.config, baseDir: loaded.baseDir, target, signal: ac.signal, ...(opts.force ? { force: true } : {}) });
-    process.stdout.write(r.skipped ? `${r.file} is already there (use --force to download again)\n` : `${r.file}: ${r.bytes} bytes, sha256 ${r.sha256}\n`);
-    return { code: 0 };
+    for (const f of r.files) {
+      const check = f.checked === 'pinned' ? ' (matches the pinned sha256)' : f.checked === 'hub-etag' ? " (matches the hub's sha256)" : '';
+      process.stdout.write(f.skipped ? `${f.file} is already there (use --force to download again)\n` : `${f.file}: ${f.bytes} bytes, sha256 ${f.sha256}${check}\n`);
+    }
+    for (const f of r.failed) process.stderr.write(`sarai models pull: ${f.role}: ${f.error}\n`);
+    if (r.noRoute) process.stderr.write('sarai models pull: no route to the hub (set HF_ENDPOINT to a mirror, or place the files yourself: `sarai models list` shows where)\n');
+    if (r.files.length === 0 && r.failed.length === 0) process.stdout.write('nothing to pull: no enabled in-process role\n');
+    return { code: r.failed.length ? 1 : 0 };
   } catch (err) {
     process.stderr.write(`sarai models pull: ${errorMessage(err)}\n`);
     return { code: 1 };
@@ -42,9 +48,14 @@ export async function modelsPullCommand(loaded: LoadedConfig, target: string, op
 export async function modelsVerifyCommand(loaded: LoadedConfig, roles: string[] = []): Promise<CliOutcome> {
   const results = await modelsVerify(loaded.config, loaded.baseDir, roles);
   for (const r of results) {
-    process.stdout.write(r.ok ? `${r.role}: ok ${r.file}${r.sha256 ? ` (sha256 ${r.sha256})` : ''}\n` : `${r.role}: FAILED\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n`);
+    const note = r.unchecked.length ? `; no sha256 known for ${r.unchecked.length} file(s) (placed by hand, or the hub gave none)` : '';
+    process.stdout.write(
+      r.ok
+        ? `${r.role}: ok ${r.file}${r.sha256 ? ` (sha256 ${r.sha256})` : ''}${r.checked.length ? `, ${r.checked.length} file(s) sha256-checked` : ''}${note}\n`
+        : `${r.role}: FAILED\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n`,
+    );
   }
-  if (results.length === 0) process.stdout.write('no llama (GGUF) roles to verify\n');
+  if (results.length === 0) process.stdout.write('no in-process roles to verify\n');
   return { code: results.every((r) => r.ok) ? 0 : 1 };
 }
 

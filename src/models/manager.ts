@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import { LlamaBackend } from '../backends/llama/backend.js';
+import { TransformersBackend } from '../backends/transformers/backend.js';
+import { checkModelFolder, locateModel, resolveTask } from '../backends/transformers/index.js';
 import { disposeSharedLlama } from '../backends/llama/runtime.js';
 import type { Config, ModelConfig } from '../config/schema/index.js';
 import { CapacityError, errorMessage, InputError } from '../core/errors.js';
@@ -9,11 +11,17 @@ import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../log/logger.js';
 import type { GgufSummary } from './gguf-preflight.js';
 import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
-import { resolveModelPath } from './paths.js';
+import { modelsDir, resolveModelPath } from './paths.js';
+import { loadManifest } from './manifest.js';
+import { pullPlan } from './plan.js';
 import { pullMissingModels } from './pull.js';
+import type { PullStatus } from './pull-session.js';
 import './budget-check.js'; // registers the pinned-models budget rule with check-config
 
 const MB = 1_048_576;
+
+/** An in-process model the manager loads, accounts, evicts and unloads (GGUF or transformers.js). */
+export type ManagedBackend = LlamaBackend | TransformersBackend;
 
 /** One role as the bridge device, `sarai models list` and /metrics show it. */
 export interface ModelInfo {
@@ -41,7 +49,9 @@ export interface ModelInfo {
 export type ModelEvent =
   | { type: 'loaded'; role: string; ms: number }
   | { type: 'unloaded'; role: string; reason: 'evicted' | 'idle' | 'shutdown' }
-  | { type: 'load_failed'; role: string; error: string };
+  | { type: 'load_failed'; role: string; error: string }
+  /** the start-up pull moved on (throttled to about one a second) or ended */
+  | { type: 'downloads'; state: PullStatus['state'] };
 
 export interface ModelManagerOptions {
   config: Config;
@@ -62,7 +72,7 @@ export interface ModelManagerOptions {
  */
 export class ModelManager implements Service {
   readonly name = 'models';
-  private readonly backends = new Map<string, LlamaBackend>();
+  private readonly backends = new Map<string, ManagedBackend>();
   private readonly listeners: ((e: ModelEvent) => void)[] = [];
   private readonly summaries = new Map<string, GgufSummary>();
   private lock: Promise<unknown> = Promise.resolve();
@@ -71,6 +81,9 @@ export class ModelManager implements Service {
   private metricsRegistered = false;
   private readonly stopping = new AbortController();
   private pulling?: Promise<string[]>;
+  private pullStatus?: PullStatus;
+  private pullDone = false;
+  private lastPullEvent = 0;
 
   constructor(private readonly opts: ModelManagerOptions) {}
 
@@ -80,6 +93,7 @@ export class ModelManager implements Service {
     this.registerMetrics();
     for (const [role, spec] of Object.entries(config.models)) {
       if (!spec.enabled || spec.backend !== 'llama') continue;
+      if (spec.mmproj_file) continue; // multimodal roles run in their own model host (src/backends/multimodal/)
       const modelPath = resolveModelPath(config, baseDir, spec);
       if (!modelPath) {
         log.error({ module: 'models', role }, `models.${role}.gguf_file is empty: the llama backend needs a GGUF file`);
@@ -97,8 +111,23 @@ export class ModelManager implements Service {
         }),
       );
     }
+    // transformers.js roles: the same load gate, budget, idle unload, pinning and warm-up
+    for (const [role, spec] of Object.entries(config.models)) {
+      if (!spec.enabled || spec.backend !== 'transformers') continue;
+      this.backends.set(
+        role,
+        new TransformersBackend({ role, spec, modelsDir: modelsDir(config, baseDir), runtime: config.runtime, log, loadGate: (b, load) => this.gate(b, load) }),
+      );
+    }
     // missing files: pulled in the background when allow_downloads, else reported with where to put them
-    this.pulling = pullMissingModels(config, baseDir, log, this.stopping.signal).catch(() => []);
+    this.pulling = pullMissingModels(config, baseDir, log, this.stopping.signal, { onStatus: (st) => this.onPullStatus(st) })
+      .catch(() => [])
+      .finally(() => {
+        this.pullDone = true;
+        this.emit({ type: 'downloads', state: this.pullStatus?.state ?? 'idle' });
+      });
+    const notice = config.runtime.allow_downloads ? undefined : this.modelsNotice();
+    if (notice) log.warn({ module: 'models' }, notice);
     const idle = [...this.backends.values()].map((b) => b.spec.idle_unload_s).filter((s) => s > 0);
     if (idle.length > 0) {
       const tickMs = Math.min(30_000, Math.max(100, (Math.min(...idle) * 1000) / 4));
@@ -113,6 +142,39 @@ export class ModelManager implements Service {
         log.error({ module: 'models', role: b.role, err: errorMessage(err) }, 'warm-up failed; the role loads again on first use');
       }
     }
+  }
+
+  /**
+   * The model-file side of the bridge state: the start-up pull's progress (`downloads`:
+   * bytes, percent, ETA, file) and, while no in-process role has its files and nothing is
+   * being pulled, one `models_notice` saying what to do.
+   */
+  downloadState(): { downloads?: PullStatus; models_notice?: string } {
+    const notice = this.modelsNotice();
+    return { ...(this.pullStatus ? { downloads: this.pullStatus } : {}), ...(notice ? { models_notice: notice } : {}) };
+  }
+
+  /** "no models yet" when every enabled in-process role lacks its files and no pull is running. */
+  modelsNotice(): string | undefined {
+    const { config, baseDir } = this.opts;
+    if (this.pullStatus?.state === 'pulling' || (config.runtime.allow_downloads && this.pulling && !this.pullDone)) return undefined;
+    let plans;
+    try {
+      plans = pullPlan(config, baseDir, loadManifest());
+    } catch {
+      return undefined;
+    }
+    if (plans.length === 0 || plans.some((p) => p.present)) return undefined;
+    const why = this.pullStatus?.state === 'no_route' ? ' (the model hub could not be reached: set HF_ENDPOINT to a mirror, or place the files; the log lists where)' : '';
+    return `no models yet: run \`sarai models pull --all\` or enable downloads (runtime.allow_downloads: true)${why}`;
+  }
+
+  private onPullStatus(st: PullStatus): void {
+    this.pullStatus = st;
+    const now = Date.now();
+    if (st.state === 'pulling' && now - this.lastPullEvent < 1000) return;
+    this.lastPullEvent = now;
+    this.emit({ type: 'downloads', state: st.state });
   }
 
   /** Unloads and disposes every model, then the shared llama.cpp runtime. */
@@ -132,6 +194,12 @@ export class ModelManager implements Service {
 
   /** The in-process backend of a llama role (not loaded until used). */
   backend(role: string): LlamaBackend | undefined {
+    const b = this.backends.get(role);
+    return b instanceof LlamaBackend ? b : undefined;
+  }
+
+  /** The in-process backend of any managed role (llama or transformers), not loaded until used. */
+  managed(role: string): ManagedBackend | undefined {
     return this.backends.get(role);
   }
 
@@ -163,7 +231,7 @@ export class ModelManager implements Service {
         present: file ? existsSync(file) : spec.backend !== 'llama',
         loaded: b?.isLoaded ?? false,
         pinned: !spec.auto_unload,
-        estimatedMb: spec.backend === 'llama' ? this.estimateMb(role, spec, file) : spec.max_memory_mb,
+        estimatedMb: b ? this.estimateFor(b) : spec.backend === 'llama' ? this.estimateMb(role, spec, file) : spec.max_memory_mb,
         measuredMb: b ? Math.round(b.measuredBytes() / MB) : 0,
         lastUsed: b?.lastUsed ?? 0,
         state: health?.state ?? (spec.enabled ? 'external' : 'disabled'),
@@ -173,7 +241,7 @@ export class ModelManager implements Service {
   }
 
   /** MB the loaded in-process models are estimated to hold (plus external usage). */
-  usedMb(except?: LlamaBackend): number {
+  usedMb(except?: ManagedBackend): number {
     let mb = this.opts.externalUsageMb?.() ?? 0;
     for (const b of this.backends.values()) if (b.isLoaded && b !== except) mb += this.estimateFor(b);
     return mb;
@@ -196,8 +264,22 @@ export class ModelManager implements Service {
 
   // --- internals ---
 
-  private estimateFor(b: LlamaBackend): number {
-    return this.estimateMb(b.role, b.spec, b.modelPath);
+  private estimateFor(b: ManagedBackend): number {
+    if (b instanceof LlamaBackend) return this.estimateMb(b.role, b.spec, b.modelPath);
+    // transformers.js: the ONNX files' size (what the sessions hold), or max_memory_mb when larger
+    const loadedMb = Math.ceil(b.measuredBytes() / MB);
+    return Math.max(b.spec.max_memory_mb, loadedMb || this.onnxMb(b));
+  }
+
+  /** Size of a transformers.js role's ONNX files on disk (0 while the folder is incomplete). */
+  private onnxMb(b: TransformersBackend): number {
+    const task = resolveTask(b.role, b.spec.task);
+    if (!task) return 0;
+    try {
+      return Math.ceil(checkModelFolder(b.role, task, locateModel(b.role, b.spec, modelsDir(this.opts.config, this.opts.baseDir))).onnxBytes / MB);
+    } catch {
+      return 0;
+    }
   }
 
   private estimateMb(role: string, spec: ModelConfig, file: string | undefined): number {
@@ -216,7 +298,7 @@ export class ModelManager implements Service {
     return run;
   }
 
-  private gate(b: LlamaBackend, load: () => Promise<void>): Promise<void> {
+  private gate(b: ManagedBackend, load: () => Promise<void>): Promise<void> {
     return this.lockAnd(async () => {
       if (b.isLoaded) return;
       const budget = this.opts.config.memory.budget_mb;
@@ -282,7 +364,7 @@ export class ModelManager implements Service {
       labelNames: ['role'],
       registers,
       collect() {
-        for (const i of self.info()) if (i.backend === 'llama') this.set({ role: i.role }, i.loaded ? 1 : 0);
+        for (const i of self.info()) if (i.backend === 'llama' || i.backend === 'transformers') this.set({ role: i.role }, i.loaded ? 1 : 0);
       },
     });
     new Gauge({

@@ -47,3 +47,17 @@ export function summaryForEstimate(file: string | undefined): GgufSummary | unde
     return undefined;
   }
 }
+
+/** libmtmd's own compute buffers for the projector's encoder graph on top of its weights (MB). */
+const MTMD_OVERHEAD_MB = 64;
+
+/**
+ * Memory a multimodal role (GGUF + mmproj, src/backends/multimodal/) needs when loaded (MB):
+ * the text model's estimate (weights + KV cache for context_length, one sequence) plus the
+ * projector's file size and its compute buffers; max_memory_mb when larger.
+ */
+export function estimateMultimodalMb(spec: ModelConfig, text: GgufSummary | undefined, mmprojBytes: number | undefined): number {
+  if (!text || mmprojBytes === undefined) return spec.max_memory_mb;
+  const mb = (text.fileSize + kvCacheBytes(text, spec.context_length) + mmprojBytes) / MB + OVERHEAD_MB + MTMD_OVERHEAD_MB;
+  return Math.max(Math.ceil(mb), spec.max_memory_mb);
+}

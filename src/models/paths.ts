@@ -15,3 +15,14 @@ export function resolveModelPath(config: Config, baseDir: string, spec: ModelCon
 export function modelsDir(config: Config, baseDir: string): string {
   return path.resolve(baseDir, config.models_dir);
 }
+
+/**
+ * Where a role's mmproj lives: `mmproj_file` as an absolute path, or a name beside the
+ * role's GGUF (inside `models_dir` for the usual relative gguf_file). Undefined when unset.
+ */
+export function resolveMmprojPath(config: Config, baseDir: string, spec: ModelConfig): string | undefined {
+  if (!spec.mmproj_file) return undefined;
+  if (path.isAbsolute(spec.mmproj_file)) return spec.mmproj_file;
+  const gguf = resolveModelPath(config, baseDir, spec);
+  return path.resolve(gguf ? path.dirname(gguf) : modelsDir(config, baseDir), spec.mmproj_file);
+}

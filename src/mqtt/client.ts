@@ -30,9 +30,16 @@ export interface MqttOptions {
   shareGroup?: string;
   /** Cluster mode: this worker's own status topic (last will, online/offline); default `<base>/status`. */
   workerStatusTopic?: string;
+  /**
+   * > 0: a persistent session (clean: false; MQTT 5 session expiry in s) so the broker keeps
+   * our subscriptions and queues QoS 1 inputs while we are away. Needs a stable clientId.
+   */
+  sessionExpiryS?: number;
+  /** mqtts:// material, already read from disk (PEM). */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
 
-/** Called for payloads that are rejected before any handler sees them (too large...). */
+/** Called for what is rejected before any handler sees it (too large a payload...) and for refused credentials. */
 export type RejectHandler = (topic: string, reason: string) => void;
 
 interface Subscription {
@@ -52,6 +59,10 @@ export function brokerFilter(filter: string, qos: 0 | 1, shared: boolean, group?
 }
 
 const RECONNECT_MIN_MS = 500;
+/** Inputs a resumed session delivers before the features subscribed: held, bounded. */
+const HELD_MAX_MESSAGES = 1000;
+/** CONNACK codes for refused credentials: MQTT 3.1.1 (4, 5) and MQTT 5 (134, 135). */
+const AUTH_REFUSED = new Set([4, 5, 134, 135]);
 
 /**
  * The one owner of the MQTT connection (zigbee2mqtt's pattern): base topic, last will
@@ -66,12 +77,20 @@ export class MqttBridge {
   private offlineWarned = false;
   private onReject: RejectHandler = () => {};
   private readonly pendingSubs = new Set<Promise<void>>();
+  /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
+  private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
+  private keepingSession = false;
+  /** When the broker last refused our user name or password (ISO time), for the bridge state. */
+  credentialsRefusedAt?: string;
+  private refusedStreak = 0;
 
   constructor(
     private readonly opts: MqttOptions,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    if ((opts.sessionExpiryS ?? 0) > 0) this.held = [];
+  }
 
   get baseTopic(): string {
     return this.opts.baseTopic;
@@ -108,14 +127,19 @@ export class MqttBridge {
   /** Connects; never rejects (see below). */
   async connect(): Promise<void> {
     const o = this.opts;
+    const persistent = (o.sessionExpiryS ?? 0) > 0 && !!o.clientId;
     const options: IClientOptions = {
       clientId: o.clientId || `sarai_${o.baseTopic.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`,
       protocolVersion: o.protocolVersion,
       keepalive: o.keepaliveS,
-      clean: true,
+      clean: !persistent,
+      ...(persistent && o.protocolVersion === 5 ? { properties: { sessionExpiryInterval: o.sessionExpiryS } } : {}),
+      ...(o.tls ?? {}),
       reconnectPeriod: RECONNECT_MIN_MS,
       connectTimeout: 10_000,
       resubscribe: false, // we resubscribe ourselves, with our own handler table
+      // a broker restarting with its password file may refuse us once: keep retrying
+      reconnectOnConnackError: true,
       will: { topic: this.willTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(o.username ? { username: o.username } : {}),
       ...(o.password ? { password: o.password } : {}),
@@ -130,6 +154,7 @@ export class MqttBridge {
       this.reconnectDelay = RECONNECT_MIN_MS;
       client.options.reconnectPeriod = RECONNECT_MIN_MS;
       this.offlineWarned = false;
+      this.refusedStreak = 0;
       this.metrics.mqttConnected.set(1);
       this.log.info({ module: 'mqtt', url: redactUrl(o.url) }, 'connected to MQTT broker');
       void this.afterConnect();
@@ -141,7 +166,15 @@ export class MqttBridge {
       this.reconnectDelay = Math.min(this.reconnectDelay * 2, o.reconnectMaxMs);
     });
     client.on('offline', () => this.log.warn({ module: 'mqtt' }, 'MQTT broker unreachable; retrying with backoff'));
-    client.on('error', (err) => this.log.warn({ module: 'mqtt', err: errorMessage(err) }, 'MQTT error'));
+    client.on('error', (err) => {
+      if (!AUTH_REFUSED.has(Number((err as { code?: unknown }).code))) return this.log.warn({ module: 'mqtt', err: errorMessage(err) }, 'MQTT error');
+      this.credentialsRefusedAt = new Date().toISOString();
+      const msg = 'MQTT broker refused the credentials (mqtt.username / mqtt.password); retrying with backoff';
+      // the first refusal of a streak is an error on sarai/error; the retries are warnings
+      if (this.refusedStreak++ > 0) return this.log.warn({ module: 'mqtt', err: errorMessage(err), retries: this.refusedStreak }, msg);
+      this.log.error({ module: 'mqtt', err: errorMessage(err) }, msg);
+      this.onReject('mqtt/connect', `${msg}: ${errorMessage(err)}`);
+    });
 
     // Resolve on the first CONNACK, or after the first failure: the bridge keeps running
     // (health reports 503) and mqtt.js keeps retrying with our backoff.
@@ -199,9 +232,8 @@ export class MqttBridge {
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
-      if (!this.subs.some((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter === onBroker.filter)) {
-        this.client?.unsubscribe(onBroker.filter);
-      }
+      const stillWanted = this.subs.some((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter === onBroker.filter);
+      if (!stillWanted && !this.keepingSession) this.client?.unsubscribe(onBroker.filter);
     };
   }
 
@@ -223,9 +255,26 @@ export class MqttBridge {
     while (this.pendingSubs.size > 0) await Promise.all([...this.pendingSubs]);
   }
 
+  /**
+   * Hands the held backlog to the handlers subscribed by now; from here on an unmatched
+   * message is ignored as before. The app calls it once every feature has subscribed.
+   */
+  deliverHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
+    for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
+  }
+
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
     const matching = this.subs.filter((s) => topicMatches(s.filter, topic));
-    if (matching.length === 0) return;
+    if (matching.length === 0) {
+      if (!this.held) return;
+      // a resumed session delivers right after CONNACK, before the features subscribed
+      if (this.held.length < HELD_MAX_MESSAGES) this.held.push({ topic, payload, packet });
+      else this.onReject(topic, `more than ${HELD_MAX_MESSAGES} inputs arrived while SARAi was starting; this one was dropped`);
+      return;
+    }
     this.metrics.messagesIn.inc({ kind: matching[0]?.name ?? 'other' });
     if (payload.length > this.opts.maxPayloadBytes) {
       const mb = (payload.length / 1_048_576).toFixed(1);
@@ -244,7 +293,8 @@ export class MqttBridge {
 
   /**
    * Publishes `topic` (absolute). Never throws for connection state: while offline mqtt.js
-   * queues the message and we log once. Invalid topics are refused (logged, returns false).
+   * keeps the message (QoS 1: until the broker acknowledges it, across reconnects) and we log
+   * once. Results go out at QoS 1 (their publishers say so). Invalid topics are refused (logged, returns false).
    */
   publish(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): boolean {
     try {
@@ -285,6 +335,14 @@ export class MqttBridge {
         resolve();
       });
     });
+  }
+
+  /**
+   * Shutdown begins: features that stop from now on unsubscribe only here, not on the broker,
+   * so a persistent session goes on queuing their inputs until SARAi is back.
+   */
+  keepSessionOnStop(): void {
+    this.keepingSession = (this.opts.sessionExpiryS ?? 0) > 0;
   }
 
   /** Publishes `offline` (a clean stop does what the last will does for a crash) and disconnects. */

@@ -39,6 +39,8 @@ export class EmbeddedBroker {
       await new Promise<void>((r) => aedes.close(() => r()));
       throw new BrokerPortError(explainListenError(err as NodeJS.ErrnoException, this.host, this.wantedPort));
     }
+    // client sockets are aedes' (it handles their errors); the listening socket is ours
+    server.on('error', (err) => this.log.error({ module: 'broker', err }, 'embedded broker server error'));
     this.aedes = aedes;
     this.server = server;
     const addr = server.address();

@@ -1,6 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolveDir, type LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
+import { describeSnapshot } from '../camera/describe.js';
+import { cameraSettings, imageSizeFor } from '../camera/settings.js';
+import type { CameraResult } from '../core/results.js';
+import { prepareImage } from '../media/image.js';
 import { createLogger } from '../log/logger.js';
 import { createModelLayer, startModelLayer, stopModelLayer } from './model-layer.js';
 import type { GenerateResult } from '../backends/types.js';
@@ -12,6 +16,8 @@ const MAX_IMAGE_FILE_BYTES = 32 * 1024 * 1024;
 export interface DescribeCliOptions {
   prompt?: string;
   json?: boolean;
+  /** A camera id under `cameras:`: its prompt and alert rules apply. */
+  camera?: string;
 }
 export interface AskCliOptions {
   role?: string;
@@ -25,24 +31,50 @@ export interface CliOutcome {
   code: number;
 }
 
+/** The camera's fields `sarai describe` prints (the camera result without bridge bookkeeping). */
+const DESCRIBE_FIELDS = ['camera', 'summary', 'description', 'objects', 'alert', 'severity', 'event_type'] as const;
+
 /**
- * `sarai describe <image>`: one image through the router (the same path camera snapshots
- * take), without MQTT or HTTP. Prints the description, then `route / model / latency / reason`
- * on stderr; `--json` prints everything as one JSON object.
+ * `sarai describe <image>`: one image down the camera snapshot path, without MQTT or HTTP:
+ * decoded and resized as a snapshot is, described by the router under the camera JSON schema,
+ * then judged by the camera's alert rules (`--camera <id>`: that camera's prompt and rules;
+ * else camera_defaults). Prints the summary, objects and alert, then `route / model / latency
+ * / reason` on stderr; `--json` prints the camera fields as one JSON object. A camera that is
+ * not configured, an unreadable file or a file that is not an image: exit code 2.
  */
 export async function describeCommand(loaded: LoadedConfig, file: string, opts: DescribeCliOptions): Promise<CliOutcome> {
-  let bytes: Buffer;
+  const { config } = loaded;
+  if (opts.camera !== undefined && !Object.hasOwn(config.cameras, opts.camera)) {
+    const known = Object.keys(config.cameras);
+    const shown = JSON.stringify(opts.camera.slice(0, 64));
+    process.stderr.write(`sarai describe: camera ${shown} is not configured (${known.length ? `configured: ${known.join(', ')}` : 'no cameras under cameras:'})\n`);
+    return { code: 2 };
+  }
+  const maxBytes = Math.min(MAX_IMAGE_FILE_BYTES, Math.round(config.camera_defaults.max_image_mb * 1_048_576));
+  let jpeg: Buffer;
   try {
     const s = await stat(file);
     if (!s.isFile()) throw new Error('not a file');
-    if (s.size > MAX_IMAGE_FILE_BYTES) throw new Error(`${s.size} bytes; the limit is ${MAX_IMAGE_FILE_BYTES}`);
-    bytes = await readFile(file);
+    if (s.size > maxBytes) throw new Error(`${s.size} bytes; the limit is ${maxBytes}`);
+    jpeg = (await prepareImage(await readFile(file), { maxSide: imageSizeFor(config), maxBytes })).jpeg;
   } catch (err) {
     process.stderr.write(`sarai describe: cannot read ${file}: ${errorMessage(err)}\n`);
     return { code: 2 };
   }
-  const prompt = opts.prompt ?? loaded.config.camera_defaults.prompt;
-  return runWithRouter(loaded, textOutput(opts.json), (router) => router.describe({ prompt, images: [bytes] }));
+  const cam = cameraSettings(config, opts.camera ?? 'cli');
+  if (opts.prompt) cam.prompt = opts.prompt;
+  return runWithRouter<CameraResult>(
+    loaded,
+    {
+      ...(opts.json !== undefined ? { json: opts.json } : {}),
+      text: (r) => opts.json ? r.value.summary : [r.value.summary, `objects: ${r.value.objects.join(', ') || 'none'}`, `alert: ${r.value.alert ? 'yes' : 'no'} (severity ${r.value.severity}, ${r.value.event_type})`].join('\n'),
+      fields: (r) => ({ ...Object.fromEntries(DESCRIBE_FIELDS.map((k) => [k, r.value[k]])), camera: opts.camera ?? null }),
+    },
+    async (router) => {
+      const result = await describeSnapshot(router, cam, jpeg, { source: 'api' });
+      return { value: result, route: result.route, model: result.model, latencyMs: result.latency_ms, reason: result.route_reason };
+    },
+  );
 }
 
 /** `sarai ask <text>`: a question through the router (tier classification, fallbacks). */

@@ -11,7 +11,7 @@ import { Router } from './router.js';
 export interface ModelLayer {
   backends: BackendRegistry;
   router: Router;
-  /** Owns the llama roles (memory budget, LRU, idle unload); the registry uses its backends. */
+  /** Owns the in-process roles, llama and transformers (memory budget, LRU, idle unload); the registry uses its backends. */
   manager?: ModelManager;
 }
 
@@ -42,7 +42,7 @@ export function createModelLayer(config: Config, modelsDir: string, log: Logger,
     modelsDir,
     log,
     ...(metrics ? { metrics: metrics.registry } : {}),
-    ...(manager ? { external: (role: string) => manager.backend(role) } : {}),
+    ...(manager ? { external: (role: string) => manager.managed(role) } : {}),
   });
   ref.backends = backends;
   return { backends, router: new Router(backends, log), ...(manager ? { manager } : {}) };
@@ -66,7 +66,8 @@ function transformersSessions(backends: BackendRegistry): { role: string; bytes:
   for (const role of backends.roles()) {
     const e = backends.get(role);
     const b = e?.backend as { measuredBytes?: () => number } | undefined;
-    if (e?.kind === 'transformers' && typeof b?.measuredBytes === 'function') out.push({ role, bytes: b.measuredBytes() });
+    // sessions the manager owns are in its own accounting already
+    if (e?.kind === 'transformers' && !e.external && typeof b?.measuredBytes === 'function') out.push({ role, bytes: b.measuredBytes() });
   }
   return out;
 }
@@ -78,8 +79,8 @@ function inProcessMb(backends: BackendRegistry): number {
 
 /** Roles whose model is in this process's memory now: loaded GGUFs and transformers.js sessions. */
 function loadedRoles(layer: ModelLayer): string[] {
-  const gguf = layer.backends.roles().filter((role) => layer.manager?.backend(role)?.isLoaded);
-  return [...gguf, ...transformersSessions(layer.backends).filter((s) => s.bytes > 0).map((s) => s.role)];
+  const managed = layer.backends.roles().filter((role) => layer.manager?.managed(role)?.isLoaded);
+  return [...new Set([...managed, ...transformersSessions(layer.backends).filter((s) => s.bytes > 0).map((s) => s.role)])];
 }
 
 /**
@@ -95,6 +96,7 @@ export function backendsFeature(ctx: AppContext): Service {
     async start() {
       await startModelLayer(layer);
       ctx.bridge.addStateProvider(() => registry.bridgeState());
+      ctx.bridge.addStateProvider(() => ctx.models?.downloadState() ?? {});
       ctx.bridge.addStateProvider(() => {
         const loaded = loadedRoles(layer);
         return { loaded_models: loaded, loaded_model_count: loaded.length };

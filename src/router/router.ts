@@ -69,6 +69,7 @@ export class Router implements ModelRouter {
         messages,
         signal,
         ...(opts.onToken ? { onToken: opts.onToken } : {}),
+        ...(opts.maxTokens ? { maxTokens: Math.min(opts.maxTokens, this.registry.config.models[b.role]?.max_tokens ?? opts.maxTokens) } : {}),
       }),
     }));
   }

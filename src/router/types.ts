@@ -17,6 +17,8 @@ export interface AnswerOptions {
   /** Force a role (`sarai ask --role`), skipping classification. */
   role?: string;
   onToken?: (text: string) => void;
+  /** At most this many tokens, below the role's own max_tokens (e.g. voice.max_answer_tokens). */
+  maxTokens?: number;
   signal?: AbortSignal;
 }
 

@@ -7,6 +7,7 @@ import { errorMessage, InputError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import type { AskAnswer } from '../core/results.js';
 import type { Logger } from '../log/logger.js';
+import type { BridgeDevice } from '../publishers/bridge-device.js';
 import type { IncomingMessage, MqttBridge } from '../mqtt/client.js';
 import type { ModelRouter } from '../router/types.js';
 
@@ -91,6 +92,8 @@ export interface AskSourceDeps {
   log: Logger;
   generate: AskGenerate;
   bus?: Pick<Bus<BridgeEvents>, 'emit'>;
+  /** The bridge device, to announce a "Last answer" sensor (the dashboard card's ask mode reads it). */
+  bridge?: Pick<BridgeDevice, 'addComponent'>;
 }
 
 /**
@@ -110,7 +113,11 @@ export class AskSource implements Service {
     this.off = mqtt.subscribe(mqtt.topic('ask'), this.name, async (m) => {
       await this.handle(m);
     }, 0, true);
-    await Promise.resolve();
+    await this.deps.bridge?.addComponent('last_answer', {
+      p: 'sensor', name: 'Last answer', icon: 'mdi:chat-question-outline',
+      state_topic: mqtt.topic('answer'), value_template: '{{ value_json.text[:255] }}',
+      json_attributes_topic: mqtt.topic('answer'),
+    });
   }
 
   async stop(): Promise<void> {
@@ -150,5 +157,5 @@ export class AskSource implements Service {
 
 /** The bridge feature: `sarai/ask` answered through the router. */
 export function askFeature(ctx: AppContext): Service {
-  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, generate: routerGenerate(ctx.router) });
+  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, bridge: ctx.bridge, generate: routerGenerate(ctx.router) });
 }

@@ -1,6 +1,7 @@
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
 import { producerTs } from '../cluster/job-id.js';
 
@@ -20,6 +21,7 @@ export class CameraSnapshotSource implements Service {
     const mqtt = this.ctx.mqtt;
     const prefix = mqtt.topic('camera/');
     const handle = (m: IncomingMessage): void => {
+      if (!isCameraInput(levelsBelow(mqtt.baseTopic, m.topic), 'snapshot')) return; // other shapes: InputTopicGuard
       if (m.retain) {
         this.ctx.log.debug({ module: this.name, topic: m.topic }, 'retained snapshot ignored');
         return;
@@ -29,8 +31,8 @@ export class CameraSnapshotSource implements Service {
       const received = { ms: Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/snapshot'), this.name, handle, 0, true));
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/snapshot'), this.name, handle, 0, true));
+    // the catch-all every camera input shares (shared across workers in cluster mode)
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true));
     await Promise.resolve();
   }
 

@@ -13,6 +13,7 @@ import { sniffContainer } from '../media/clip/container.js';
 import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
@@ -141,6 +142,9 @@ export class ClipSource implements Service {
       const legacy = major !== undefined && major < 5;
       this.capture = new ClipCapture(this.runner, { ...clipOptions(this.ctx.config), ...(legacy ? { legacyRtspTimeout: true } : {}) }, this.ctx.log);
       this.ctx.log.info({ module: this.name, ffmpeg: found.path, from: found.source, version: major }, 'clip capture ready');
+      if (legacy && Object.values(this.ctx.config.cameras).some((c) => c.rtsp_url && /^[a-z]+:\/\/[^/@]*@/i.test(c.rtsp_url))) {
+        this.ctx.log.warn({ module: this.name, version: major }, 'ffmpeg older than 5 cannot take camera credentials from a file: they are visible on its command line; install ffmpeg 5 or later');
+      }
     } catch (err) {
       // the rest of the bridge runs without clips; every clip request then says why
       this.unavailable = errorMessage(err);
@@ -148,9 +152,9 @@ export class ClipSource implements Service {
     }
     const mqtt = this.ctx.mqtt;
     const handle = (m: IncomingMessage): void => this.onMessage(m);
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/clip'), this.name, handle, 0, true));
-    // one level deeper too, so an id containing `/` is reported instead of silently unmatched
-    this.off.push(mqtt.subscribe(mqtt.topic('camera/+/+/clip'), this.name, handle, 0, true));
+    // the catch-all every camera input shares (shared across workers in cluster mode);
+    // other shapes are InputTopicGuard's to report
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }
@@ -176,6 +180,7 @@ export class ClipSource implements Service {
 
   /** One clip message; never throws (refusals go to `<base>/error`). */
   onMessage(m: IncomingMessage): void {
+    if (!isCameraInput(levelsBelow(this.ctx.mqtt.baseTopic, m.topic), 'clip')) return;
     if (m.retain) {
       this.ctx.log.debug({ module: this.name, topic: m.topic }, 'retained clip request ignored (it would replay on every restart)');
       return;

@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import { writeWav16, type SileroTrimmer } from '../media/audio/index.js';
 import type { MqttBridge } from '../mqtt/client.js';
 import type { ModelRouter } from '../router/types.js';
+import { SpokenAnswer, capAnswer } from './spoken-answer.js';
 import { checkSpeakable } from './text.js';
 import type { TtsStore } from './tts-store.js';
 
@@ -32,7 +33,15 @@ export interface VoicePipelineOptions {
   /** Satellite id -> media_player entity (configured satellites only). */
   mediaPlayers: (satellite: string) => string | undefined;
   playMedia?: PlayMedia;
+  /** Caps on a spoken answer (voice.max_answer_tokens, voice.max_answer_chars). */
+  limits?: { maxTokens: number; maxChars: number };
+  /** Speak sentence by sentence while the model writes (default); false: the whole answer at once. */
+  bySentence?: boolean;
+  /** A role's own max_tokens (an answer that used them all was cut too). */
+  roleMaxTokens?: (role: string) => number | undefined;
 }
+
+const DEFAULT_LIMITS = { maxTokens: 200, maxChars: 600 };
 
 /** Where the time of one exchange went (ms). */
 export interface VoiceTimings {
@@ -42,6 +51,8 @@ export interface VoiceTimings {
   ttsMs: number;
   /** Total minus model time: what the bridge itself costs. */
   overheadMs: number;
+  /** Utterance complete -> first sentence's audio published (answers only). */
+  firstAudioMs?: number;
 }
 
 export interface VoiceOutcome {
@@ -53,8 +64,11 @@ export interface VoiceOutcome {
 /**
  * One voice exchange: speech -> text (`stt`), text -> answer (the router's text path),
  * answer -> speech (`tts`). Publishes `<base>/voice/<satellite>/transcript` (text),
- * `.../tts` (WAV bytes) and `.../response` (VoiceResponse JSON), emits `voice.response` on
- * the bus, and plays the audio on the satellite's media player when it has one.
+ * `.../tts` (WAV bytes: for an answer, one WAV per sentence as soon as it is spoken, while
+ * the model still writes the next) and `.../response` (VoiceResponse JSON, with the URL of
+ * the whole answer's audio), emits `voice.response` on the bus, and plays the audio on the
+ * satellite's media player when it has one. Answers are capped (voice.max_answer_tokens,
+ * voice.max_answer_chars) at a sentence end; `truncated_by` says so.
  */
 export class VoicePipeline {
   private readonly roundtrip: Histogram;
@@ -97,12 +111,39 @@ export class VoicePipeline {
       transcript = heard.value.text.trim();
       this.o.mqtt.publish(this.o.mqtt.topic(`${base}/transcript`), transcript);
       if (!transcript) throw new InputError('no speech recognized in the utterance');
-      const answer = await this.o.router.answer(transcript, { signal });
+      const limits = this.o.limits ?? DEFAULT_LIMITS;
+      const speaker = new SpokenAnswer({
+        maxChars: limits.maxChars,
+        speak: async (sentence) => {
+          const r = await this.o.router.synthesize(sentence, signal);
+          t.ttsMs += r.latencyMs;
+          return r.value.audio;
+        },
+        onAudio: async (a) => {
+          t.firstAudioMs ??= Date.now() - completedAt;
+          await this.o.mqtt.publishAsync(this.o.mqtt.topic(`${base}/tts`), writeWav16(a));
+        },
+      });
+      const bySentence = this.o.bySentence ?? true;
+      const answer = await this.o.router.answer(transcript, { signal, maxTokens: limits.maxTokens, ...(bySentence ? { onToken: (piece: string) => speaker.push(piece) } : {}) });
       t.answerMs = answer.latencyMs;
       route = answer.route;
       model = answer.model;
       text = answer.value.text.trim();
-      return await this.speakAndPublish({ id, satellite, transcript, text, route, model }, completedAt, t, signal);
+      const tokenCap = Math.min(limits.maxTokens, this.o.roleMaxTokens?.(answer.route) ?? limits.maxTokens);
+      const hitTokenCap = answer.value.tokens >= tokenCap;
+      if (!bySentence) {
+        // the whole (capped) answer in one synthesis and one WAV
+        const capped = capAnswer(text, limits.maxChars, hitTokenCap);
+        const truncated = capped.truncatedBy ? { truncated_by: capped.truncatedBy } : {};
+        const out = await this.speakAndPublish({ id, satellite, transcript, text: capped.text, route, model, ...truncated }, completedAt, t, signal);
+        t.firstAudioMs = t.totalMs;
+        return out;
+      }
+      const spoken = await speaker.finish(text, hitTokenCap);
+      const truncated = speaker.truncatedBy ? { truncated_by: speaker.truncatedBy } : {};
+      if (speaker.truncatedBy) this.o.log.info({ module: 'voice', satellite, by: speaker.truncatedBy, chars: text.length }, 'spoken answer cut at a sentence end');
+      return await this.publishSpoken({ id, satellite, transcript, text: spoken.text, route, model, ...truncated }, spoken.audio, false, completedAt, t);
     } catch (err) {
       return this.failed({ id, satellite, transcript, text, route, model }, `${base}/audio`, err, completedAt, t);
     }
@@ -147,12 +188,23 @@ export class VoicePipeline {
     t: VoiceTimings,
     signal?: AbortSignal,
   ): Promise<VoiceOutcome> {
-    const base = `voice/${r.satellite}`;
     const spoken = await this.o.router.synthesize(checkSpeakable(r.text, 'answer text'), signal);
     t.ttsMs = spoken.latencyMs;
-    const wav = writeWav16(spoken.value.audio);
+    return this.publishSpoken(r, spoken.value.audio, true, completedAt, t);
+  }
+
+  /** Stores the whole audio for its URL, publishes it on `.../tts` unless that was done per sentence, then the response. */
+  private async publishSpoken(
+    r: Omit<VoiceResponse, 'latency_ms' | 'tts_url'>,
+    audio: Audio,
+    publishTts: boolean,
+    completedAt: number,
+    t: VoiceTimings,
+  ): Promise<VoiceOutcome> {
+    const base = `voice/${r.satellite}`;
+    const wav = writeWav16(audio);
     const { url } = this.o.store.put(wav);
-    await this.o.mqtt.publishAsync(this.o.mqtt.topic(`${base}/tts`), wav);
+    if (publishTts) await this.o.mqtt.publishAsync(this.o.mqtt.topic(`${base}/tts`), wav);
     t.totalMs = Date.now() - completedAt;
     t.overheadMs = Math.max(0, t.totalMs - t.sttMs - t.answerMs - t.ttsMs);
     const response: VoiceResponse = { ...r, latency_ms: t.totalMs, tts_url: url };

@@ -2,6 +2,7 @@ import type { AppContext } from '../core/context.js';
 import { CapacityError, DisposedError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import { SileroTrimmer } from '../media/audio/index.js';
+import { VOICE_FILTER, isVoiceSay, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { schedulerFor } from '../scheduler/index.js';
 import { VoiceAudioSource, type Utterance } from '../sources/voice/audio-source.js';
@@ -48,6 +49,9 @@ export class VoiceService implements Service {
       vad: this.vad,
       mediaPlayers: (s) => c.satellites[s]?.media_player || undefined,
       playMedia: opts.playMedia,
+      limits: { maxTokens: c.voice.max_answer_tokens, maxChars: c.voice.max_answer_chars },
+      bySentence: c.voice.speak_by_sentence,
+      roleMaxTokens: (role) => c.models[role]?.max_tokens,
     });
     this.source = new VoiceAudioSource({
       mqtt: ctx.mqtt,
@@ -65,8 +69,8 @@ export class VoiceService implements Service {
     this.store.register(this.ctx.http);
     this.source.start();
     this.unsubscribes.push(
-      this.ctx.mqtt.subscribe(`${this.ctx.mqtt.topic('voice')}/+/say`, 'voice-say', async (m) => {
-        if (m.retain) return;
+      this.ctx.mqtt.subscribe(this.ctx.mqtt.topic(VOICE_FILTER), 'voice-say', async (m) => {
+        if (m.retain || !isVoiceSay(levelsBelow(this.ctx.mqtt.baseTopic, m.topic))) return;
         try {
           const satellite = checkId('satellite', m.topic.slice(this.ctx.mqtt.baseTopic.length + 1).split('/')[1]);
           await this.pipeline.say(satellite, decodeUtf8(m.payload, 'text to speak'), this.lifetime.signal);

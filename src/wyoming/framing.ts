@@ -52,6 +52,11 @@ export class WyomingDecoder {
 
   constructor(private readonly limits: FramingLimits = DEFAULT_LIMITS) {}
 
+  /** True while part of an event has arrived and the rest has not (a header, data or payload is owed). */
+  get midEvent(): boolean {
+    return this.buf.length > 0 || this.state.kind === 'body';
+  }
+
   push(chunk: Buffer): WyomingEvent[] {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf as Uint8Array, chunk as Uint8Array]);
     const events: WyomingEvent[] = [];

@@ -32,6 +32,8 @@ export function ttsInfo(o: InfoOptions): Record<string, unknown> {
         attribution: ATTRIBUTION,
         installed: true,
         version: o.version,
+        // Wyoming 1.7: synthesize-start/chunk/stop, audio per sentence, then synthesize-stopped
+        supports_synthesize_streaming: true,
         // Wyoming calls a TTS program's models "voices"
         voices: [{ name: o.ttsVoice, description: o.ttsVoice, attribution: ATTRIBUTION, installed: true, languages: o.languages, version: o.version }],
       },

@@ -1,9 +1,10 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Audio } from '../backends/types.js';
-import { CapacityError, InputError, errorMessage } from '../core/errors.js';
+import { CapacityError, InputError, TimeoutError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
 import { bytesPerSecond, checkPcmFormat, decodePcm, encodePcm16, toSpeechAudio, type PcmFormat } from '../media/audio/index.js';
+import { SentenceSplitter } from '../voice/sentences.js';
 import { DEFAULT_LIMITS, WyomingDecoder, WyomingProtocolError, encodeEvent, type WyomingEvent } from './framing.js';
 
 /** What the server needs from the models (the router in the app, anything in tests). */
@@ -12,8 +13,10 @@ export interface WyomingEngine {
   synthesize(text: string): Promise<Audio>;
 }
 
+export type WyomingKind = 'asr' | 'tts';
+
 export interface WyomingServerOptions {
-  kind: 'asr' | 'tts';
+  kind: WyomingKind;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -22,12 +25,16 @@ export interface WyomingServerOptions {
   engine: WyomingEngine;
   /** Longest utterance accepted (s). */
   maxUtteranceS: number;
-  /** Longest text to speak (characters). */
+  /** Longest text to speak (characters), for `synthesize` and for a whole synthesis stream. */
   maxTextChars: number;
   log: Logger;
   /** Every rejected input or failure (for sarai/error). */
   onError: (err: unknown) => void;
   maxConnections?: number;
+  /** A connection that sends no event for this long, while nothing is being worked on for it, is closed (ms). */
+  idleTimeoutMs?: number;
+  /** An event must arrive whole within this long of its first byte (ms). */
+  eventTimeoutMs?: number;
 }
 
 /** Most PCM one connection holds for an utterance (bytes), whatever its format. */
@@ -36,16 +43,23 @@ const MAX_UTTERANCE_BYTES = 16 * 1024 * 1024;
 const MAX_PENDING_EVENTS = 64;
 /** Samples per audio-chunk event we send (about 64 ms at 16 kHz). */
 const CHUNK_SAMPLES = 1024;
+/** How long a socket we hang up on may take to close by itself before it is destroyed (ms). */
+const LINGER_MS = 2_000;
 
 /**
  * SARAi as a Wyoming server (one per kind, on its own port, as Home Assistant expects):
  * `describe` -> `info`; ASR: `transcribe` + `audio-start`/`audio-chunk`/`audio-stop` ->
- * `transcript`; TTS: `synthesize` -> `audio-start`/`audio-chunk`/`audio-stop`. Bad input gets
- * an `error` event {text, code}; a framing violation also closes the connection.
+ * `transcript`; TTS: `synthesize` -> `audio-start`/`audio-chunk`/`audio-stop`, or a stream
+ * `synthesize-start`/`synthesize-chunk`.../`synthesize-stop` -> audio per sentence, then
+ * `synthesize-stopped`. Bad input gets an `error` event {text, code}; a framing violation, an
+ * idle connection or an event that never completes is closed after one.
+ *
+ * Connections are bounded; when all slots are taken, the one idle longest is closed to admit
+ * the newcomer, so idle or stalled clients cannot lock Home Assistant out.
  */
 export class WyomingServer {
   private server?: net.Server;
-  private readonly sockets = new Set<net.Socket>();
+  private readonly conns = new Set<Connection>();
   port = 0;
 
   constructor(private readonly o: WyomingServerOptions) {}
@@ -59,70 +73,194 @@ export class WyomingServer {
         resolve();
       });
     });
-    server.on('error', (err) => this.o.log.error({ module: `wyoming-${this.o.kind}`, err }, 'Wyoming server error'));
+    server.on('error', (err) => this.o.log.error({ module: this.module, err }, 'Wyoming server error'));
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
-    this.o.log.info({ module: `wyoming-${this.o.kind}`, host: this.o.host, port: this.port }, 'Wyoming server listening');
+    this.o.log.info({ module: this.module, host: this.o.host, port: this.port }, 'Wyoming server listening');
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    for (const s of this.sockets) s.destroy();
-    this.sockets.clear();
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
 
+  /** Open connections (for tests and metrics). */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  private get module(): string {
+    return `wyoming-${this.o.kind}`;
+  }
+
   private accept(socket: net.Socket): void {
-    if (this.sockets.size >= (this.o.maxConnections ?? 32)) {
-      socket.end(encodeEvent('error', { text: 'too many Wyoming connections', code: 'busy' }));
-      this.o.onError(new CapacityError('Wyoming connection refused: too many open connections'));
+    // before anything else: a peer may reset any socket, even one we are about to refuse, and
+    // an 'error' event without a listener ends the process
+    socket.on('error', (err) => this.o.log.debug({ module: this.module, err: err.message }, 'client connection error'));
+    if (this.conns.size >= (this.o.maxConnections ?? 32) && !this.evictIdlest()) {
+      hangUp(socket, 'too many Wyoming connections', 'busy');
+      this.o.onError(new CapacityError('Wyoming connection refused: too many open connections, none idle'));
       return;
     }
-    this.sockets.add(socket);
-    socket.setNoDelay(true);
-    const session = new Session(this.o, socket);
-    const decoder = new WyomingDecoder(DEFAULT_LIMITS);
-    let chain = Promise.resolve();
-    // events wait their turn behind a running transcription: stop reading past a bound, so a
-    // client that streams faster than we work cannot grow our memory
-    let pending = 0;
-    socket.on('data', (chunk: Buffer) => {
-      let events: WyomingEvent[];
-      try {
-        events = decoder.push(chunk);
-      } catch (err) {
-        // framing is lost: say why, then hang up
-        this.o.onError(err);
-        socket.end(encodeEvent('error', { text: errorMessage(err), code: 'protocol' }));
-        socket.removeAllListeners('data');
-        return;
-      }
-      for (const e of events) {
-        pending++;
-        chain = chain.then(async () => {
-          await session.handle(e);
-          if (--pending < MAX_PENDING_EVENTS / 2 && socket.isPaused()) socket.resume();
-        });
-      }
-      if (pending >= MAX_PENDING_EVENTS) socket.pause();
-    });
-    socket.on('error', (err) => this.o.log.debug({ module: `wyoming-${this.o.kind}`, err: err.message }, 'client connection error'));
+    const conn = new Connection(this.o, socket);
+    this.conns.add(conn);
     socket.on('close', () => {
-      this.sockets.delete(socket);
-      session.close();
+      this.conns.delete(conn);
+      conn.close();
     });
+  }
+
+  /** Closes the connection idle longest (nothing being worked on for it); false if there is none. */
+  private evictIdlest(): boolean {
+    let oldest: Connection | undefined;
+    for (const c of this.conns) if (c.idle && (!oldest || c.lastActivity < oldest.lastActivity)) oldest = c;
+    if (!oldest) return false;
+    this.conns.delete(oldest);
+    const idleS = ((Date.now() - oldest.lastActivity) / 1000).toFixed(1);
+    this.o.log.info({ module: this.module, idleS }, 'closing the idlest Wyoming connection to admit a new one');
+    oldest.hangUp(`closed to admit a new connection: all slots taken and this one idle for ${idleS} s`, 'evicted');
+    return true;
   }
 }
 
-/** One client connection's state: at most one utterance being received. */
+/** Sends one last `error` event and closes; a peer that never reads or closes is cut off after LINGER_MS. */
+function hangUp(socket: net.Socket, text: string, code: string): void {
+  if (socket.destroyed) return;
+  socket.end(encodeEvent('error', { text, code }));
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
+
+/** One client's socket: framing, ordering of events, backpressure and the read timeouts. */
+class Connection {
+  private readonly session: Session;
+  private readonly decoder = new WyomingDecoder(DEFAULT_LIMITS);
+  private chain = Promise.resolve();
+  /** Events received and not yet handled. */
+  private pending = 0;
+  private timer?: NodeJS.Timeout;
+  /** When the event now arriving began (ms since epoch). */
+  private eventStarted = 0;
+  private closed = false;
+  /** Last complete event received or handled (ms since epoch). */
+  lastActivity = Date.now();
+
+  constructor(
+    private readonly o: WyomingServerOptions,
+    private readonly socket: net.Socket,
+  ) {
+    socket.setNoDelay(true);
+    this.session = new Session(o, socket);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.rearm();
+  }
+
+  /** Nothing is being worked on for this client: it may be closed for a newcomer. */
+  get idle(): boolean {
+    return this.pending === 0 && !this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.session.close();
+  }
+
+  destroy(): void {
+    this.close();
+    this.socket.destroy();
+  }
+
+  hangUp(text: string, code: string): void {
+    this.close();
+    this.socket.removeAllListeners('data');
+    hangUp(this.socket, text, code);
+  }
+
+  private onData(chunk: Buffer): void {
+    const wasMidEvent = this.decoder.midEvent;
+    let events: WyomingEvent[];
+    try {
+      events = this.decoder.push(chunk);
+    } catch (err) {
+      // framing is lost: say why, then hang up
+      this.o.onError(err);
+      this.hangUp(errorMessage(err), 'protocol');
+      return;
+    }
+    const now = Date.now();
+    if (!wasMidEvent || events.length > 0) this.eventStarted = now;
+    if (events.length > 0) this.lastActivity = now;
+    for (const e of events) {
+      this.pending++;
+      this.chain = this.chain.then(async () => {
+        await this.session.handle(e);
+        this.pending--;
+        this.lastActivity = Date.now();
+        // events wait their turn behind a running transcription: reading stops past a bound
+        // (below), so a client that streams faster than we work cannot grow our memory
+        if (this.pending < MAX_PENDING_EVENTS / 2 && this.socket.isPaused()) this.socket.resume();
+        this.rearm();
+      });
+    }
+    if (this.pending >= MAX_PENDING_EVENTS) this.socket.pause();
+    this.rearm();
+  }
+
+  /** While we work for the client, no clock runs; otherwise an event in flight or the idle clock does. */
+  private rearm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.closed || this.pending > 0) return;
+    const now = Date.now();
+    if (this.decoder.midEvent) {
+      const ms = this.o.eventTimeoutMs ?? 10_000;
+      this.timer = setTimeout(() => this.timeOut(`event not completed within ${ms / 1000} s of its first byte`), this.eventStarted + ms - now);
+    } else {
+      const ms = this.o.idleTimeoutMs ?? 30_000;
+      this.timer = setTimeout(() => this.timeOut(`no event for ${ms / 1000} s`), this.lastActivity + ms - now);
+    }
+    this.timer.unref();
+  }
+
+  private timeOut(why: string): void {
+    const err = new TimeoutError(`Wyoming connection closed: ${why}`);
+    this.o.log.info({ module: `wyoming-${this.o.kind}`, err: err.message }, 'closing a Wyoming connection');
+    this.hangUp(err.message, 'timeout');
+  }
+}
+
+type Handler = (e: WyomingEvent) => void | Promise<void>;
+
+/** One client connection's state: at most one utterance or one synthesis stream at a time. */
 class Session {
   private format?: PcmFormat;
   private chunks: Buffer[] = [];
   private bytes = 0;
   private overflow = false;
   private language?: string;
+  /** An open `synthesize-start` stream; `dropped` once its text went over the limit. */
+  private stream?: { splitter: SentenceSplitter; dropped: boolean };
   private closed = false;
+
+  /**
+   * The one place where event types map to handlers, with the server kind that serves them
+   * (none: every kind). A new program (e.g. `handle`) adds its rows here.
+   */
+  private readonly handlers: Record<string, { kind?: WyomingKind; run: Handler }> = {
+    describe: { run: () => this.send('info', this.o.info) },
+    ping: { run: (e) => this.send('pong', typeof e.data['text'] === 'string' ? { text: e.data['text'] } : {}) },
+    transcribe: { kind: 'asr', run: (e) => void (this.language = typeof e.data['language'] === 'string' ? e.data['language'] : undefined) },
+    'audio-start': { kind: 'asr', run: (e) => this.onAudioStart(e) },
+    'audio-chunk': { kind: 'asr', run: (e) => this.onAudioChunk(e) },
+    'audio-stop': { kind: 'asr', run: () => this.onAudioStop() },
+    synthesize: { kind: 'tts', run: (e) => this.onSynthesize(e) },
+    'synthesize-start': { kind: 'tts', run: () => this.onSynthesizeStart() },
+    'synthesize-chunk': { kind: 'tts', run: (e) => this.onSynthesizeChunk(e) },
+    'synthesize-stop': { kind: 'tts', run: () => this.onSynthesizeStop() },
+  };
 
   constructor(
     private readonly o: WyomingServerOptions,
@@ -132,10 +270,11 @@ class Session {
   close(): void {
     this.closed = true;
     this.chunks = [];
+    this.stream = undefined;
   }
 
   private send(type: string, data?: Record<string, unknown>, payload?: Buffer): void {
-    if (!this.closed && !this.socket.destroyed) this.socket.write(encodeEvent(type, data, payload));
+    if (!this.closed && !this.socket.destroyed && this.socket.writable) this.socket.write(encodeEvent(type, data, payload));
   }
 
   private error(err: unknown, code: string): void {
@@ -145,43 +284,31 @@ class Session {
 
   async handle(e: WyomingEvent): Promise<void> {
     if (this.closed) return;
+    const h = Object.hasOwn(this.handlers, e.type) ? this.handlers[e.type] : undefined;
+    if (!h) {
+      // unknown events are ignored, as the protocol allows (e.g. `detect`, `run-pipeline`)
+      this.o.log.debug({ module: `wyoming-${this.o.kind}`, type: e.type }, 'ignoring event');
+      return;
+    }
+    if (h.kind && h.kind !== this.o.kind) {
+      const other = h.kind === 'asr' ? 'ASR' : 'TTS';
+      return this.error(new InputError(`this is the ${this.o.kind.toUpperCase()} server; send ${e.type} to the ${other} port`), 'unsupported');
+    }
     try {
-      switch (e.type) {
-        case 'describe':
-          return this.send('info', this.o.info);
-        case 'ping':
-          return this.send('pong', typeof e.data['text'] === 'string' ? { text: e.data['text'] } : {});
-        case 'transcribe':
-          if (this.o.kind !== 'asr') return this.error(new InputError('this is the TTS server; send transcribe to the ASR port'), 'unsupported');
-          this.language = typeof e.data['language'] === 'string' ? e.data['language'] : undefined;
-          return;
-        case 'audio-start':
-          return this.onStart(e);
-        case 'audio-chunk':
-          return this.onChunk(e);
-        case 'audio-stop':
-          return await this.onStop();
-        case 'synthesize':
-          return await this.onSynthesize(e);
-        default:
-          // unknown events are ignored, as the protocol allows (e.g. `detect`, `run-pipeline`)
-          this.o.log.debug({ module: `wyoming-${this.o.kind}`, type: e.type }, 'ignoring event');
-      }
+      await h.run(e);
     } catch (err) {
       this.error(err, err instanceof InputError ? 'bad-request' : 'failed');
     }
   }
 
-  private onStart(e: WyomingEvent): void {
-    if (this.o.kind !== 'asr') throw new InputError('this is the TTS server; send audio to the ASR port');
+  private onAudioStart(e: WyomingEvent): void {
     const f = { rate: Number(e.data['rate']), width: Number(e.data['width']), channels: Number(e.data['channels']) };
     this.reset();
     checkPcmFormat(f, 'audio-start');
     this.format = f;
   }
 
-  private onChunk(e: WyomingEvent): void {
-    if (this.o.kind !== 'asr') throw new InputError('this is the TTS server; send audio to the ASR port');
+  private onAudioChunk(e: WyomingEvent): void {
     if (!this.format) throw new InputError('audio-chunk without audio-start');
     if (this.overflow) return;
     const payload = e.payload ?? Buffer.alloc(0);
@@ -196,8 +323,7 @@ class Session {
     this.bytes += payload.length;
   }
 
-  private async onStop(): Promise<void> {
-    if (this.o.kind !== 'asr') throw new InputError('this is the TTS server; send audio to the ASR port');
+  private async onAudioStop(): Promise<void> {
     const f = this.format;
     const overflow = this.overflow;
     const pcm = Buffer.concat(this.chunks);
@@ -211,10 +337,48 @@ class Session {
   }
 
   private async onSynthesize(e: WyomingEvent): Promise<void> {
-    if (this.o.kind !== 'tts') throw new InputError('this is the ASR server; send synthesize to the TTS port');
+    // a streaming client also sends the whole text as `synthesize`, for servers that do not
+    // stream (Wyoming 1.7); we already speak it from the chunks
+    if (this.stream) return;
     const text = e.data['text'];
     if (typeof text !== 'string' || text.trim().length === 0) throw new InputError('synthesize needs non-empty text');
     if (text.length > this.o.maxTextChars) throw new InputError(`text of ${text.length} characters exceeds the limit of ${this.o.maxTextChars}`);
+    await this.speak(text);
+  }
+
+  private onSynthesizeStart(): void {
+    if (this.stream) this.error(new InputError('synthesize-start while a synthesis stream is open; the open one is dropped'), 'bad-request');
+    this.stream = { splitter: new SentenceSplitter(), dropped: false };
+  }
+
+  private async onSynthesizeChunk(e: WyomingEvent): Promise<void> {
+    const stream = this.stream;
+    if (!stream) throw new InputError('synthesize-chunk without synthesize-start (or after synthesize-stop)');
+    const text = e.data['text'];
+    if (typeof text !== 'string') throw new InputError('synthesize-chunk needs text');
+    if (stream.dropped) return;
+    if (stream.splitter.received + text.length > this.o.maxTextChars) {
+      // one error; the rest of this stream is ignored and synthesize-stop still ends it
+      stream.dropped = true;
+      throw new InputError(`streamed text exceeds the limit of ${this.o.maxTextChars} characters; the rest of this synthesis is dropped`);
+    }
+    for (const sentence of stream.splitter.push(text)) await this.speak(sentence);
+  }
+
+  private async onSynthesizeStop(): Promise<void> {
+    const stream = this.stream;
+    if (!stream) throw new InputError('synthesize-stop without synthesize-start');
+    this.stream = undefined;
+    try {
+      const rest = stream.splitter.flush();
+      if (rest && !stream.dropped) await this.speak(rest);
+    } finally {
+      this.send('synthesize-stopped');
+    }
+  }
+
+  /** One text -> audio-start, audio-chunk..., audio-stop. */
+  private async speak(text: string): Promise<void> {
     const audio = await this.o.engine.synthesize(text);
     const fmt = { rate: audio.sampleRate, width: 2, channels: 1 };
     this.send('audio-start', fmt);

@@ -32,7 +32,16 @@ export class WyomingService implements Service {
       transcribe: async (audio: Audio) => (await router.transcribe(audio)).value,
       synthesize: async (text: string) => (await router.synthesize(checkSpeakable(text))).value.audio,
     };
-    const common = { host: w.host, engine, maxUtteranceS: ctx.config.voice.max_utterance_s, maxTextChars: MAX_SPEAK_CHARS, log: ctx.log };
+    const common = {
+      host: w.host,
+      engine,
+      maxUtteranceS: ctx.config.voice.max_utterance_s,
+      maxTextChars: MAX_SPEAK_CHARS,
+      log: ctx.log,
+      maxConnections: w.max_connections,
+      idleTimeoutMs: w.idle_timeout_s * 1000,
+      eventTimeoutMs: w.event_timeout_s * 1000,
+    };
     this.asr = new WyomingServer({ ...common, kind: 'asr', port: w.asr_port, info: asrInfo(info), onError: (err) => ctx.errors.report('wyoming', 'wyoming/asr', err) });
     this.tts = new WyomingServer({ ...common, kind: 'tts', port: w.tts_port, info: ttsInfo(info), onError: (err) => ctx.errors.report('wyoming', 'wyoming/tts', err) });
   }

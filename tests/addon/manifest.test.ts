@@ -30,13 +30,23 @@ const DEFAULTS: Obj = {
   breaking_versions: [], discovery: [], services: [],
 };
 /** Keys the Supervisor no longer accepts or the linter reports as deprecated. */
-const DEPRECATED = ['auto_uart', 'snapshot_exclude', 'snapshot_pre', 'snapshot_post', 'devices'];
+const DEPRECATED = ['auto_uart', 'snapshot_exclude', 'snapshot_pre', 'snapshot_post', 'devices', 'codenotary'];
 const KNOWN_KEYS = new Set([
   ...Object.keys(DEFAULTS), 'name', 'version', 'slug', 'description', 'url', 'arch', 'machine', 'ports', 'ports_description',
   'webui', 'panel_title', 'image', 'options', 'schema', 'backup_exclude', 'backup_pre', 'backup_post', 'watchdog', 'ulimits', 'homeassistant',
 ]);
 const SUPPORTED_ARCH = ['aarch64', 'amd64'];
-const MAP_TYPES = ['homeassistant_config', 'addon_config', 'ssl', 'addons', 'backup', 'share', 'media', 'all_addon_configs', 'data'];
+/**
+ * Map types across the add-on -> app rename (Supervisor 2026.07, supervisor#6992, MappingType
+ * in supervisor/apps/const.py): the legacy `addon_config`, `all_addon_configs`, `addons` are
+ * still accepted but warned about ("uses legacy map type"); their replacements `app_config`,
+ * `all_app_configs`, `local_apps` are unknown to older Supervisors (and to the add-on linter's
+ * schema). `config` is the pre-2023.11 name. Only these types mean the same on both sides.
+ */
+const MAP_TYPES_BOTH_SIDES = ['homeassistant_config', 'ssl', 'backup', 'share', 'media', 'data'];
+const MAP_TYPES_ONE_SIDE = ['config', 'addon_config', 'all_addon_configs', 'addons', 'app_config', 'all_app_configs', 'local_apps'];
+/** Keys build.yaml may hold (codenotary and squash are gone from the builder). */
+const BUILD_KEYS = ['build_from', 'args', 'labels'];
 /** Schema types the Supervisor understands, with their optional marker stripped. */
 const TYPE_RE = /^(str|bool|email|url|port|password|device|float(\(.*\))?|int(\(-?\d*,-?\d*\))?|match\(.+\)|list\(.+\)|str\(\d*,\d*\))\??$/;
 
@@ -102,11 +112,21 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
     expect(cfg.http.port).toBe(8099);
   });
 
-  it('maps folders in the current format, services and discovery are well formed', () => {
-    for (const m of manifest['map'] as Obj[]) {
-      expect(MAP_TYPES).toContain(m['type']);
-      expect(Object.keys(m).every((k) => ['type', 'read_only', 'path'].includes(k))).toBe(true);
+  it('maps folders only with types that Supervisors before and after the 2026.07 app rename both know', () => {
+    const map = manifest['map'] as (Obj | string)[];
+    expect(map.length).toBeGreaterThan(0);
+    for (const m of map) {
+      // the object form ({type, read_only, path}) since Supervisor 2023.11; the string form `share:rw` too
+      const type = typeof m === 'string' ? m.split(':')[0] : m['type'];
+      expect(MAP_TYPES_ONE_SIDE, `map type ${String(type)} is known to one side of the rename only`).not.toContain(type);
+      expect(MAP_TYPES_BOTH_SIDES).toContain(type);
+      if (typeof m !== 'string') expect(Object.keys(m).every((k) => ['type', 'read_only', 'path'].includes(k))).toBe(true);
     }
+    // the models_dir option is validated to live under /data or /share: /share must be mapped writable
+    expect(map).toContainEqual({ type: 'share', read_only: false });
+  });
+
+  it('services, discovery and ports are well formed', () => {
     for (const s of manifest['services'] as string[]) expect(s).toMatch(/^[a-z]+:(provide|want|need)$/);
     expect(manifest['discovery']).toEqual(['wyoming']);
     for (const [port, host] of Object.entries((manifest['ports'] as Obj | undefined) ?? {})) {
@@ -170,9 +190,16 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
 
   it('build.yaml has a base image for each architecture; the Dockerfile uses it; run.sh is executable', () => {
     const build = load('build.yaml') as { build_from: Record<string, string> };
+    expect(Object.keys(build).filter((k) => !BUILD_KEYS.includes(k)), 'unknown or removed build.yaml keys').toEqual([]);
     expect(Object.keys(build.build_from).sort()).toEqual([...(manifest['arch'] as string[])].sort());
-    for (const img of Object.values(build.build_from)) expect(img).toMatch(/^ghcr\.io\/home-assistant\/(aarch64|amd64)-base/);
-    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^ARG BUILD_FROM/m);
+    // each architecture builds on its own base image, never another's
+    for (const [arch, img] of Object.entries(build.build_from)) expect(img).toMatch(new RegExp(`^ghcr\\.io/home-assistant/${arch}-base(-debian)?:[\\w.-]+$`));
+    const docker = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(docker).toMatch(/^ARG BUILD_FROM/m);
+    // the final stage is the architecture's base image (which brings bashio for run.sh)
+    expect([...docker.matchAll(/^FROM\s+(\S+)/gm)].at(-1)?.[1]).toBe('${BUILD_FROM}');
+    // the health check probes the port ingress uses
+    expect(docker).toMatch(/HEALTHCHECK[\s\S]*127\.0\.0\.1:8099\/healthz/);
     const run = path.join(ROOT, 'addon/run.sh');
     expect(readFileSync(run, 'utf8')).toMatch(/^#!\/usr\/bin\/with-contenv bashio\n/);
     expect(statSync(run).mode & 0o111).not.toBe(0);

@@ -62,9 +62,13 @@ describe.skipIf(!haveMosquitto())('a burst of snapshots: coalescing, cooldown an
     expect(router.calls).toBe(calls + 1);
     await probe.publish('sarai/camera/yard/snapshot', await patternJpeg(2001, 320, 240));
     await expect.poll(() => router.calls, { timeout: 5_000 }).toBe(calls + 2);
+    // the router call is not the end of the job: its stages are recorded after publishing
+    await scheduler.idle();
   });
 
   it('shows the queue depth and counters in /metrics', async () => {
+    // read /metrics only once every job has recorded its stages (not when the router returned)
+    await schedulerFor(app.app.ctx).scheduler.idle();
     const text = await (await fetch(`http://127.0.0.1:${app.app.ctx.http.port}/metrics`)).text();
     expect(text).toMatch(/sarai_scheduler_coalesced_total\{kind="snapshot"\} [1-9]/);
     expect(text).toMatch(/sarai_scheduler_deduplicated_total\{kind="snapshot"\} [1-9]/);

@@ -26,8 +26,12 @@ export interface TestApp {
  * Builds and starts a bridge from a small config object (defaults filled in by the schema),
  * with its data in a temp dir, HTTP on a free port and Wyoming off unless asked.
  */
-export async function startTestApp(raw: Record<string, unknown>): Promise<TestApp> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sarai-app-'));
+export async function startTestApp(
+  raw: Record<string, unknown>,
+  opts: { dataDir?: string; keepDataDir?: boolean; beforeStart?: (app: App) => void; logLevel?: 'trace' | 'debug' } = {},
+): Promise<TestApp> {
+  // a given dataDir is a restart of the same installation (same MQTT client id and session)
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'sarai-app-'));
   const doc = {
     data_dir: dataDir,
     models_dir: path.join(dataDir, 'models'),
@@ -38,7 +42,8 @@ export async function startTestApp(raw: Record<string, unknown>): Promise<TestAp
   };
   const config = configFromObject(doc, 'test');
   const logs = new LogSink();
-  const app = createApp({ config, source: 'test', baseDir: dataDir }, { log: createLogger('debug', logs) });
+  const app = createApp({ config, source: 'test', baseDir: dataDir }, { log: createLogger(opts.logLevel ?? 'debug', logs) });
+  opts.beforeStart?.(app);
   await app.start();
   return {
     app,
@@ -46,7 +51,7 @@ export async function startTestApp(raw: Record<string, unknown>): Promise<TestAp
     dataDir,
     async stop() {
       await app.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!opts.keepDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -72,6 +72,19 @@ describe('dashboard APIs: live stream, system, voice, UI files; bad input', () =
     expect(got[2]?.data).toMatchObject({ source: 'camera', error: 'invalid camera id "Bad"' });
   });
 
+  it('/api/stream delivers both phases of a camera alert', async () => {
+    const ctx = app.app.ctx;
+    const base = { event_id: 'e1', camera: 'front_door', source: 'mqtt', alert: true, severity: 'low', event_type: 'person', latency_ms: 1, ts: new Date().toISOString() } as const;
+    const events = readEvents(port, 2, () => {
+      void ctx.bus.emit('camera.alert', { alert: { ...base, phase: 'detected', summary: '' }, image: Buffer.from([0xff, 0xd8, 0xff]) });
+      void ctx.bus.emit('camera.alert', { alert: { ...base, phase: 'described', summary: 'A visitor.' } });
+    });
+    const got = await events;
+    expect(got.map((e) => e.event)).toEqual(['alert', 'alert']);
+    expect(got.map((e) => (e.data as { phase: string }).phase)).toEqual(['detected', 'described']);
+    expect(got[1]?.data).toMatchObject({ event_id: 'e1', summary: 'A visitor.' });
+  });
+
   it('drops a stream client when it disconnects', async () => {
     const clients = async (): Promise<unknown> => ((await (await fetch(`${base}/api/system`)).json()) as { live_clients: number }).live_clients;
     const c = new AbortController();

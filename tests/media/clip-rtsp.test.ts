@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -91,6 +91,25 @@ describe.skipIf(!ready)('clip capture from a real RTSP camera (GStreamer RTSP se
     expect(String(err)).toMatch(/401 Unauthorized/);
     expect(String(err)).toContain(`rtsp://***@127.0.0.1:${camera.port}/av`);
     expect(String(err)).not.toMatch(/viewer|wrong-secret/);
+  });
+
+  it("keeps the camera password off ffmpeg's command line (/proc/<pid>/cmdline is world-readable)", async () => {
+    const url = camera.url('av');
+    const seen: string[] = [];
+    const running = capture.capture(url, 2);
+    await vi.waitFor(() => expect(runner.pids()).toHaveLength(1), { timeout: 20_000 });
+    for (const pid of runner.pids()) seen.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+    const clip = await running;
+    expect(clip.frames).toHaveLength(4); // the capture itself still works, authenticated
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/ffmpeg/);
+    expect(seen[0]).not.toContain(AUTH.password);
+    expect(seen[0]).not.toContain(encodeURIComponent(AUTH.password));
+    expect(seen[0]).not.toContain(AUTH.user);
+    // the private list file that carried the URL is gone
+    const list = /file:(\S+\.ffconcat)/.exec(seen[0] ?? '')?.[1];
+    expect(list).toBeDefined();
+    expect(existsSync(list!)).toBe(false);
   });
 
   it('a closed port is refused quickly, and the next clip works', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
-import { buildClipArgs, checkCameraUrl, FfmpegArgs } from '../../src/media/ffmpeg/args.js';
+import { buildClipArgs, checkCameraUrl, FfmpegArgs, rtspListFile } from '../../src/media/ffmpeg/args.js';
 import { FfmpegNotFoundError, ffmpegMajorVersion, locateFfmpeg } from '../../src/media/ffmpeg/locate.js';
 import { requireProgram } from '../helpers/require-program.js';
 import { redactText, StderrTail, urlSecrets } from '../../src/media/ffmpeg/stderr.js';
@@ -131,5 +131,30 @@ describe('locating ffmpeg', () => {
     const err = await locateFfmpeg({ env: { PATH: dir } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FfmpegNotFoundError);
     expect(String(err)).toMatch(/clip.ffmpeg_path or FFMPEG_PATH.*apt-get install ffmpeg.*@ffmpeg-installer\/ffmpeg/);
+  });
+});
+
+describe('the ffconcat list that carries a camera URL with credentials', () => {
+  it('names the URL quoted for ffmpeg, with TCP transport and the socket timeout, and checks the URL first', () => {
+    expect(rtspListFile("rtsp://u:it's@cam.local:554/s", 5_000)).toBe(
+      ["ffconcat version 1.0", "file 'rtsp://u:it'\\''s@cam.local:554/s'", 'option rtsp_transport tcp', 'option timeout 5000000', ''].join('\n'),
+    );
+    expect(rtspListFile('rtsp://u:p@h/x', 250, true)).toContain('option stimeout 250000');
+    expect(() => rtspListFile('http://u:p@h/x', 1_000)).toThrow(InputError);
+    expect(() => rtspListFile('rtsp://u:p@h/x\nfile /etc/passwd', 1_000)).toThrow(InputError);
+  });
+
+  it('as the input: a concat demuxer limited to file and the RTSP protocols, the path, never the URL', () => {
+    const args = buildClipArgs({
+      input: { kind: 'rtsp-list', path: '/tmp/x/camera.ffconcat' },
+      durationS: 2,
+      sampling: { mode: 'fixed', fps: 1 },
+      maxFrames: 2,
+      frameSize: 320,
+      jpegQuality: 5,
+      sampleRate: 16_000,
+    });
+    const i = args.indexOf('-i');
+    expect(args.slice(0, i + 2)).toEqual(['-hide_banner', '-nostats', '-loglevel', 'error', '-protocol_whitelist', 'file,rtsp,rtsps,tcp,tls', '-f', 'concat', '-safe', '0', '-t', '2.000', '-i', 'file:/tmp/x/camera.ffconcat']);
   });
 });

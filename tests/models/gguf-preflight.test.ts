@@ -47,9 +47,10 @@ describe('preflightGguf', () => {
     expect(s.dataOffset % 32).toBe(0);
   });
 
-  it('accepts a model converted by llama.cpp (32k SentencePiece vocabulary)', () => {
+  it('accepts a model converted by llama.cpp (32k SentencePiece vocabulary)', (ctx) => {
     const real = realTinyModelPath();
-    if (!real) return;
+    // a visible skip with its reason, not a silent pass
+    if (!real) return ctx.skip('../shared/models/llama-2-tiny-random.gguf is absent');
     const s = preflightGguf(real);
     expect(s.architecture).toBe('llama');
     expect(s.metadata.get('tokenizer.ggml.tokens')).toEqual({ arrayLength: 32000 });
@@ -106,7 +107,10 @@ describe('preflightGguf', () => {
   it('never throws anything but GgufPreflightError for single bit flips anywhere in the header', () => {
     const { dataOffset } = preflightGguf(good);
     const others: string[] = [];
-    for (let pos = 0; pos < dataOffset; pos += 7) {
+    // ~400 flips spread over the whole header (7 bytes apart in a small one): bounded on a busy box;
+    // random flips at any offset are the fuzz test's job (tests/fuzz)
+    const step = Math.max(7, Math.ceil(dataOffset / 400));
+    for (let pos = 0; pos < dataOffset; pos += step) {
       const b = Buffer.from(goodBytes);
       b[pos] = (b[pos] ?? 0) ^ (1 << pos % 8);
       try {

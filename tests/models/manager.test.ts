@@ -41,7 +41,7 @@ async function ask(m: ModelManager, role: string): Promise<void> {
   await b.generate({ messages: [{ role: 'user', content: 'hi' }] });
 }
 const loaded = (m: ModelManager) => m.info().filter((i) => i.loaded).map((i) => i.role).sort();
-const evicted = (events: ModelEvent[]) => events.filter((e) => e.type === 'unloaded' && e.reason === 'evicted').map((e) => e.role);
+const evicted = (events: ModelEvent[]) => events.flatMap((e) => (e.type === 'unloaded' && e.reason === 'evicted' ? [e.role] : []));
 
 describe('ModelManager under a memory budget', () => {
   it('evicts the least recently used auto_unload model and never the pinned one', async () => {

@@ -140,7 +140,7 @@ describe('sarai models pull / list / verify', () => {
       'test',
     );
 
-  it('maps hf: references and roles to URLs and destinations', () => {
+  it('maps hf: references and roles to URLs and destinations', async () => {
     expect(hfUrl('hf:owner/repo/sub/file.gguf')).toEqual({ url: 'https://huggingface.co/owner/repo/resolve/main/sub/file.gguf', file: 'file.gguf' });
     const c = config();
     expect(resolvePullSource(c, tmp.dir, 'embedding')).toEqual({
@@ -152,6 +152,7 @@ describe('sarai models pull / list / verify', () => {
     expect(() => resolvePullSource(c, tmp.dir, 'hf:a/../etc/passwd')).toThrow(InputError);
     expect(() => resolvePullSource(c, tmp.dir, `${base}/x/..%2F..%2Fevil.gguf`)).toThrow(InputError);
     expect(() => resolvePullSource(c, tmp.dir, 'expert')).toThrow(/only llama \(GGUF\) roles are pulled/);
+    await expect(modelsPull({ config: c, baseDir: tmp.dir, target: 'expert' })).rejects.toThrow(/backend ollama: its model is not in this process/);
     expect(() => resolvePullSource(c, tmp.dir, 'nope')).toThrow(/no role "nope"/);
   });
 
@@ -159,9 +160,11 @@ describe('sarai models pull / list / verify', () => {
     files.set('/m/tiny.gguf', { body: model });
     const c = config();
     const { out, lines } = sink();
-    const r = await modelsPull({ config: c, baseDir: tmp.dir, target: 'tiny', out });
-    expect(r.file).toBe(path.join(tmp.dir, 'models', 'tiny.gguf'));
-    expect(lines.at(-1)).toMatch(/^tiny.gguf: 100% 0\.5\/0\.5 MB [\d.]+ MB\/s\n$/);
+    const pulled = await modelsPull({ config: c, baseDir: tmp.dir, target: 'tiny', out });
+    const r = pulled.files[0] ?? { file: '' };
+    expect(pulled.failed).toEqual([]);
+    expect(pulled.files).toEqual([{ role: 'tiny', file: path.join(tmp.dir, 'models', 'tiny.gguf'), bytes: model.length, sha256: sha(model), checked: 'pinned' }]);
+    expect(lines.at(-1)).toMatch(/^tiny tiny.gguf: 100% 0\.5\/0\.5 MB [\d.]+ MB\/s\n$/);
     const rows = modelsList(c, tmp.dir);
     expect(rows.find((x) => x.role === 'tiny')).toMatchObject({ present: true, sizeBytes: model.length, loaded: false });
     expect(rows.find((x) => x.role === 'embedding')).toMatchObject({ present: false });

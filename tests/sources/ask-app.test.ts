@@ -43,4 +43,17 @@ describe.skipIf(!haveMosquitto())('the bridge answers sarai/ask through the rout
     const state = await probe.waitForTopic(t.app.ctx.bridge.stateTopic, 10_000, (m) => (JSON.parse(m.payload.toString()) as { loaded_model_count: number }).loaded_model_count > 0);
     expect(JSON.parse(state.payload.toString())).toMatchObject({ loaded_models: ['tiny'], loaded_model_count: 1 });
   });
+
+  it('announces a "Last answer" sensor of sarai/answer on the bridge device (the dashboard card reads it)', async () => {
+    const disc = await MqttProbe.connect(broker.url, ['homeassistant/device/+/config'], 5);
+    try {
+      type Cmp = { p: string; state_topic?: string; json_attributes_topic?: string; unique_id: string };
+      const withAnswer = (m: { payload: Buffer }) => Boolean((JSON.parse(m.payload.toString()) as { cmps?: Record<string, Cmp> }).cmps?.['last_answer']);
+      const m = await disc.waitForTopic(`homeassistant/device/${t.app.ctx.bridge.deviceId}/config`, 30_000, withAnswer);
+      const cmp = (JSON.parse(m.payload.toString()) as { cmps: Record<string, Cmp> }).cmps['last_answer'];
+      expect(cmp).toMatchObject({ p: 'sensor', state_topic: 'sarai/answer', json_attributes_topic: 'sarai/answer', unique_id: `${t.app.ctx.bridge.deviceId}_last_answer` });
+    } finally {
+      await disc.close();
+    }
+  });
 });

@@ -149,6 +149,29 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     await expect.poll(() => page.locator('#voice-status').textContent()).toContain('No voice exchanges yet');
   });
 
+  it('the System page shows the model download (file, bytes, %, ETA), then the "no models yet" item', async () => {
+    const MB = 1_048_576;
+    const pulling = {
+      state: 'pulling', files_total: 15, files_done: 2, received_bytes: 300 * MB, total_bytes: 500 * MB, percent: 60, rate_bps: 10 * MB, eta_s: 20,
+      current: { role: 'vision', file: '/data/models/mmproj-LFM2-VL-450M-Q8_0.gguf', received_bytes: 50 * MB }, failed: [],
+    };
+    const extra: Record<string, unknown> = { downloads: pulling };
+    app.app.ctx.bridge.addStateProvider(() => extra);
+    await page.click('#tab-system');
+    await expect.poll(() => page.locator('#system').textContent(), { timeout: 10_000 }).toContain('Downloading 3 of 15: mmproj-LFM2-VL-450M-Q8_0.gguf');
+    const text = (await page.locator('#system').textContent()) ?? '';
+    expect(text).toContain('300 MB of 500 MB · 60% · 10.0 MB/s');
+    expect(text).toMatch(/10\.0 MB\/s · about \S.* left/);
+    expect(await page.locator('#system [role=progressbar]').getAttribute('aria-valuenow')).toBe('60');
+    // while pulling the page refreshes every 2 s: the next state shows without a click
+    extra['downloads'] = { ...pulling, state: 'no_route', percent: undefined, failed: [{ role: 'vision', file: '/data/models/x.gguf', error: 'cannot reach the hub' }] };
+    extra['models_notice'] = 'no models yet: run `sarai models pull --all` or enable downloads (runtime.allow_downloads: true)';
+    await expect.poll(() => page.locator('#system .notice').textContent(), { timeout: 15_000 }).toContain('no models yet: run `sarai models pull --all`');
+    expect(await page.locator('#system').textContent()).toContain('The model hub could not be reached');
+    delete extra['downloads'];
+    delete extra['models_notice'];
+  });
+
   it('Voice tab shows a live voice response with its audio player under the ingress prefix', async () => {
     await page.click('#tab-voice');
     await app.app.ctx.bus.emit('voice.response', {

@@ -25,6 +25,7 @@ export const CameraDefaultsSection = Section({
   cooldown_s: Type.Number({ default: 30, minimum: 0, description: 'cameras not listed under cameras:' }),
   max_image_mb: Type.Number({ default: 16, exclusiveMinimum: 0, description: 'largest snapshot accepted (MB)' }),
   ha_events: Type.Boolean({ default: true, description: 'fire sarai_result / sarai_alert on the HA websocket' }),
+  memory: Type.Boolean({ default: true, description: 'camera memory for cameras not listed under cameras:' }),
   quiet_hours: Type.String({ default: '', pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9])?$', description: 'HH:MM-HH:MM: only high-severity alerts' }),
   prompt: Type.String({
     default:
@@ -38,6 +39,9 @@ export const VoiceSection = Section({
   stream_timeout_s: Type.Number({ default: 5, exclusiveMinimum: 0, description: 'a stream with no stop ends after this silence (s)' }),
   vad: Type.Boolean({ default: false, description: 'trim silence with the Silero VAD model before speech-to-text' }),
   tts_url_ttl_s: Type.Number({ default: 300, exclusiveMinimum: 0, description: 'TTS audio URLs expire after this (s)' }),
+  speak_by_sentence: Type.Boolean({ default: true, description: 'speak an answer sentence by sentence while the model writes (one .../tts WAV per sentence); false: one WAV once the answer is complete' }),
+  max_answer_tokens: Type.Integer({ default: 200, minimum: 1, maximum: 4096, description: 'a spoken answer is generated with at most this many tokens (below the role\'s max_tokens)' }),
+  max_answer_chars: Type.Integer({ default: 600, minimum: 20, maximum: 2000, description: 'a spoken answer is cut at the last sentence end within this many characters; the response says so' }),
 });
 export const TimelineSection = Section({
   retention_days: Type.Number({ default: 14, exclusiveMinimum: 0, description: 'results older than this are deleted' }),

@@ -60,6 +60,7 @@ stream.addEventListener('open', () => {
   wasDown = false;
 });
 stream.addEventListener('result', (e) => pages.timeline.onResult(JSON.parse(e.data)));
+stream.addEventListener('alert', (e) => pages.timeline.onAlert(JSON.parse(e.data)));
 stream.addEventListener('voice', (e) => pages.voice.onVoice(JSON.parse(e.data)));
 // 'error' is both the bridge's error-report event (with data) and EventSource's own (without)
 stream.addEventListener('error', (e) => {

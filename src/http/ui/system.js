@@ -1,10 +1,44 @@
-/* global document, setInterval, clearInterval */
+/* global document, setTimeout, clearTimeout */
 // System page: bridge status, memory budget, models, queues, backend health, recent errors.
 import { api, duration, h, title, when } from './dom.js';
 
 const REFRESH_MS = 10_000;
+const PULL_REFRESH_MS = 2_000; // while model files download, so bytes/%/ETA move
 const ROLE_NAMES = { tts: 'TTS', stt: 'STT', omni: 'Omni' };
 const roleName = (r) => ROLE_NAMES[r] || title(r);
+
+const MB = 1_048_576;
+const mb = (b) => `${(b / MB).toFixed(b >= 100 * MB ? 0 : 1)} MB`;
+const fileName = (f) => String(f || '').split('/').pop();
+
+// The start-up model pull: bytes, %, ETA and the file now; or what failed; or the "no models yet" item.
+function downloadsCard(d, notice) {
+  if (!d && !notice) return null;
+  const parts = [h('h2', { id: 'sys-downloads' }, 'Model files')];
+  if (notice) parts.push(h('p', { class: 'notice', role: 'status' }, notice));
+  if (d && d.state === 'pulling') {
+    const pct = d.percent ?? 0;
+    const fill = h('span');
+    fill.style.width = `${pct}%`;
+    parts.push(
+      h('p', {}, `Downloading ${d.files_done + 1} of ${d.files_total}: ${fileName(d.current?.file) || '…'}`),
+      h('div', { class: 'bar', role: 'progressbar', 'aria-label': 'Model download', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': pct }, fill),
+      h('p', { class: 'meta' },
+        `${mb(d.received_bytes)}${d.total_bytes ? ` of ${mb(d.total_bytes)}` : ''}`,
+        d.percent !== undefined ? ` · ${d.percent}%` : '',
+        d.rate_bps ? ` · ${mb(d.rate_bps)}/s` : '',
+        d.eta_s !== undefined ? ` · about ${duration(d.eta_s)} left` : ''),
+    );
+  } else if (d && d.state === 'done') {
+    parts.push(h('p', { class: 'meta' }, `${d.files_done} model file(s) downloaded (${mb(d.received_bytes)}), sha256-checked.`));
+  } else if (d && (d.state === 'failed' || d.state === 'no_route')) {
+    parts.push(
+      h('p', {}, d.state === 'no_route' ? 'The model hub could not be reached. Place the files yourself (the log lists where) or set HF_ENDPOINT to a mirror.' : `${d.failed.length} model file(s) could not be downloaded.`),
+      h('ul', { class: 'errors' }, (d.failed || []).map((f) => h('li', {}, h('code', {}, fileName(f.file)), h('div', {}, f.error)))),
+    );
+  }
+  return h('section', { class: 'card wide', 'aria-labelledby': 'sys-downloads' }, ...parts);
+}
 
 function stat(label, value) {
   return h('div', {}, h('dt', {}, label), h('dd', {}, value));
@@ -25,6 +59,7 @@ export function initSystem() {
     const fill = h('span');
     fill.style.width = `${pct}%`; // CSSOM, not a style attribute: the CSP forbids inline styles
     root.replaceChildren(
+      ...[downloadsCard(s.downloads, s.models_notice)].filter(Boolean),
       h('section', { class: 'card', 'aria-labelledby': 'sys-bridge' },
         h('h2', { id: 'sys-bridge' }, 'Bridge'),
         h('dl', { class: 'stats' },
@@ -67,21 +102,28 @@ export function initSystem() {
     );
   }
 
+  let shown = false;
   async function load() {
+    let pulling = false;
     try {
-      render(await api('api/system'));
+      const s = await api('api/system');
+      pulling = s.downloads?.state === 'pulling';
+      render(s);
     } catch (err) {
       root.replaceChildren(h('p', { class: 'card' }, `Could not load the system status: ${err.message}`));
     }
+    if (shown) timer = setTimeout(load, pulling ? PULL_REFRESH_MS : REFRESH_MS);
   }
 
   return {
     show() {
+      if (shown) return;
+      shown = true;
       load();
-      if (!timer) timer = setInterval(load, REFRESH_MS);
     },
     hide() {
-      if (timer) clearInterval(timer);
+      shown = false;
+      if (timer) clearTimeout(timer);
       timer = null;
     },
     onError(e) {

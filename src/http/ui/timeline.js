@@ -136,5 +136,15 @@ export function initTimeline() {
       list.querySelector('.empty')?.remove();
       list.prepend(card(ev, true));
     },
+    // Alert first, words after: a detected event shows at once and leaves when described.
+    onAlert(a) {
+      const id = `alert-${a.event_id}`;
+      document.getElementById(id)?.remove();
+      if (a.phase !== 'detected' || !matches(a)) return;
+      const what = a.label ? `${a.label} detected` : 'motion detected';
+      const li = h('li', { id, class: 'card pending', role: 'status' }, `${title(a.camera)}: ${what}, describing…`);
+      list.querySelector('.empty')?.remove();
+      list.prepend(li);
+    },
   };
 }

@@ -153,7 +153,10 @@ export function readMatroska(buf: Buffer): MkvContents {
         break;
       case ID.SimpleBlock:
       case ID.Block: {
+        if (size < 4) throw new MatroskaError(`Matroska block of ${size} bytes is shorter than its header`);
         const num = readVint(buf, start, false);
+        // a track number may be up to 8 bytes: the 2-byte time and the flags must still fit
+        if (num.length + 3 > size) throw new MatroskaError(`Matroska block of ${size} bytes is shorter than its header`);
         const rel = buf.readInt16BE(start + num.length);
         const flags = buf[start + num.length + 2] ?? 0;
         if ((flags & 0x06) !== 0) throw new MatroskaError('laced Matroska blocks are not expected from ffmpeg');

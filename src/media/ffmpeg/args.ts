@@ -11,6 +11,8 @@ export const PROTOCOLS = {
   rtsp: ['rtsp', 'rtsps', 'tcp', 'tls'],
   pipe: ['pipe'],
   file: ['file'],
+  /** An ffconcat list (a local file) naming a camera URL: see rtspListFile. */
+  rtspList: ['file', 'rtsp', 'rtsps', 'tcp', 'tls'],
 } as const;
 
 export type FfmpegInput =
@@ -19,7 +21,9 @@ export type FfmpegInput =
   /** Bytes written to ffmpeg's stdin. */
   | { kind: 'pipe'; format?: 'matroska' | 'mp4' }
   /** A local file we wrote ourselves (MP4 whose index sits at the end needs seeking). */
-  | { kind: 'file'; path: string };
+  | { kind: 'file'; path: string }
+  /** A camera whose URL carries credentials, named in a private ffconcat file (rtspListFile). */
+  | { kind: 'rtsp-list'; path: string };
 
 const CAMERA_SCHEMES = new Set(['rtsp:', 'rtsps:']);
 
@@ -43,6 +47,31 @@ export function checkCameraUrl(url: string): URL {
   }
   if (!parsed.hostname) throw new InputError('camera URL has no host');
   return parsed;
+}
+
+/**
+ * The text of an ffconcat list that makes ffmpeg open one camera URL with our RTSP options.
+ * A URL with a password must never be on ffmpeg's command line (`ps` and
+ * /proc/<pid>/cmdline are world-readable); a 0600 file is not. ffmpeg >= 5.0 reads per-file
+ * `option` lines (Debian 12 has 5.1).
+ */
+export function rtspListFile(url: string, socketTimeoutMs: number, legacyTimeout = false): string {
+  checkCameraUrl(url);
+  // inside single quotes ffmpeg's tokenizer knows no escapes: close, escape, reopen
+  const quoted = `'${url.replace(/'/g, "'\\''")}'`;
+  return [
+    'ffconcat version 1.0',
+    `file ${quoted}`,
+    'option rtsp_transport tcp',
+    `option ${legacyTimeout ? 'stimeout' : 'timeout'} ${microseconds(socketTimeoutMs)}`,
+    '',
+  ].join('\n');
+}
+
+/** True when a camera URL carries a user name or password. */
+export function hasCredentials(url: string): boolean {
+  const u = new URL(url);
+  return u.username !== '' || u.password !== '';
 }
 
 /** ms -> the microseconds ffmpeg's socket options take. */
@@ -79,6 +108,8 @@ export class FfmpegArgs {
         .opt('-rtsp_transport', 'tcp')
         // ffmpeg < 5 names the socket timeout -stimeout (its -timeout means "listen")
         .opt(input.legacyTimeout ? '-stimeout' : '-timeout', microseconds(input.socketTimeoutMs));
+    } else if (input.kind === 'rtsp-list') {
+      this.opt('-protocol_whitelist', PROTOCOLS.rtspList.join(',')).opt('-f', 'concat').opt('-safe', 0);
     } else {
       this.opt('-protocol_whitelist', PROTOCOLS[input.kind].join(','));
       if (input.kind === 'pipe' && input.format) this.opt('-f', input.format);

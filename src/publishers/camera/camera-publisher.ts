@@ -1,6 +1,6 @@
 import type { AppContext } from '../../core/context.js';
 import type { Service } from '../../core/lifecycle.js';
-import type { CameraResult } from '../../core/results.js';
+import type { CameraAlert, CameraResult } from '../../core/results.js';
 import { checkId } from '../../mqtt/topics.js';
 import { cameraSettings } from '../../camera/settings.js';
 import { resultJson } from './attributes.js';
@@ -30,6 +30,7 @@ export class CameraPublisher implements Service {
 
   async start(): Promise<void> {
     this.off.push(this.ctx.bus.on('camera.result', this.name, (e) => this.publish(e.result, e.image)));
+    this.off.push(this.ctx.bus.on('camera.alert', this.name, (e) => this.publishAlert(e.alert, e.image)));
     this.ctx.discovery.onAnnounce(() => this.republish());
     for (const id of Object.keys(this.ctx.config.cameras)) await this.ensureDevice(id);
   }
@@ -72,19 +73,45 @@ export class CameraPublisher implements Service {
     const sends: Promise<void>[] = [mqtt.publishAsync(s.topics.result, s.resultText, { retain: true, qos: 1 })];
     sends.push(mqtt.publishAsync(s.topics.event, JSON.stringify({ event_type: result.event_type, summary: result.summary }), { qos: 1 }));
     if (result.alert) {
-      s.alertOn = true;
-      sends.push(mqtt.publishAsync(s.topics.alert, 'ON', { retain: true, qos: 1 }));
-      if (s.alertTimer) clearTimeout(s.alertTimer);
-      s.alertTimer = setTimeout(() => {
-        s.alertTimer = undefined;
-        s.alertOn = false;
-        mqtt.publish(s.topics.alert, 'OFF', { retain: true, qos: 1 });
-      }, this.ctx.config.camera_defaults.alert_off_s * 1000);
-      s.alertTimer.unref();
+      sends.push(this.alertOn(s));
     } else if (!s.alertOn) {
       sends.push(mqtt.publishAsync(s.topics.alert, 'OFF', { retain: true, qos: 1 }));
     }
     if (image) sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
+    await Promise.all(sends);
+  }
+
+  /** ON now, OFF again after camera_defaults.alert_off_s (a new alert restarts the wait). */
+  private alertOn(s: CameraState): Promise<void> {
+    const mqtt = this.ctx.mqtt;
+    s.alertOn = true;
+    if (s.alertTimer) clearTimeout(s.alertTimer);
+    s.alertTimer = setTimeout(() => {
+      s.alertTimer = undefined;
+      s.alertOn = false;
+      mqtt.publish(s.topics.alert, 'OFF', { retain: true, qos: 1 });
+    }, this.ctx.config.camera_defaults.alert_off_s * 1000);
+    s.alertTimer.unref();
+    return mqtt.publishAsync(s.topics.alert, 'ON', { retain: true, qos: 1 });
+  }
+
+  /**
+   * Both phases on `sarai/alert`; at `detected` also the raw snapshot on the image entity and
+   * the alert ON when the source's own label already met the rules (the model may add it later).
+   */
+  private async publishAlert(alert: CameraAlert, image?: Buffer): Promise<void> {
+    const camera = checkId('camera', alert.camera);
+    const mqtt = this.ctx.mqtt;
+    const sends = [mqtt.publishAsync(mqtt.topic('alert'), JSON.stringify(alert), { qos: 1 })];
+    if (alert.phase === 'detected') {
+      // a known camera publishes in this tick; a new one announces its device first
+      const s = this.cameras.get(camera) ?? (await this.ensureDevice(camera));
+      if (image) {
+        s.image = image;
+        sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
+      }
+      if (alert.alert) sends.push(this.alertOn(s));
+    }
     await Promise.all(sends);
   }
 

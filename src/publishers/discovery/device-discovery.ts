@@ -24,6 +24,8 @@ export function deviceConfig(dev: DeviceConfig['dev'], statusTopic: string, cmps
 
 /** How long after connect we listen for our own old retained configs (ms). */
 const STALE_SCAN_MS = 2_000;
+/** Fewest ms between two re-announcements asked for by `<prefix>/status online`. */
+export const REANNOUNCE_MIN_MS = 5_000;
 
 /**
  * Device-based MQTT discovery (`<prefix>/device/<id>/config`, retained, QoS 1) for all of
@@ -36,6 +38,8 @@ export class DeviceDiscovery {
   private readonly announceListeners: (() => void | Promise<void>)[] = [];
   private scanTimer?: NodeJS.Timeout;
   private unsubscribes: (() => void)[] = [];
+  private lastReannounceAt = -Infinity;
+  private reannounceTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly mqtt: MqttBridge,
@@ -61,13 +65,29 @@ export class DeviceDiscovery {
   start(): void {
     this.unsubscribes.push(
       this.mqtt.subscribe(`${this.prefix}/status`, 'discovery', (m) => {
-        if (m.payload.toString().trim() === 'online') {
-          this.log.info({ module: 'discovery' }, 'Home Assistant is online; re-announcing discovery');
-          void this.announce(true);
-        }
+        if (m.payload.toString().trim() === 'online') this.onHomeAssistantOnline();
       }),
     );
     this.mqtt.onConnect(() => this.onConnected());
+  }
+
+  /**
+   * A flood of `online` (300 of them made 6,746 messages) must not amplify: one
+   * re-announcement at once, then at most one per REANNOUNCE_MIN_MS; an `online` inside the
+   * window schedules one at its end, so the last of a burst is still answered.
+   */
+  private onHomeAssistantOnline(): void {
+    if (this.reannounceTimer) return;
+    const wait = this.lastReannounceAt + REANNOUNCE_MIN_MS - Date.now();
+    const run = (): void => {
+      this.reannounceTimer = undefined;
+      this.lastReannounceAt = Date.now();
+      this.log.info({ module: 'discovery' }, 'Home Assistant is online; re-announcing discovery');
+      void this.announce(true);
+    };
+    if (wait <= 0) return run();
+    this.reannounceTimer = setTimeout(run, wait);
+    this.reannounceTimer.unref();
   }
 
   private async onConnected(): Promise<void> {
@@ -101,8 +121,15 @@ export class DeviceDiscovery {
     this.mqtt.publish(m.topic, '', { retain: true, qos: 1 });
   }
 
-  /** Adds or replaces a device; publishes when connected and changed. */
-  async setDevice(deviceId: string, config: DeviceConfig): Promise<void> {
+  /**
+   * Adds or replaces a device; publishes when connected and changed. Every component gets a
+   * `default_entity_id` (unless it brings its own): see defaultEntityId.
+   */
+  async setDevice(deviceId: string, given: DeviceConfig): Promise<void> {
+    const config: DeviceConfig = {
+      ...given,
+      cmps: Object.fromEntries(Object.entries(given.cmps).map(([key, c]) => [key, { default_entity_id: defaultEntityId(c.p, deviceId, key), ...c }])),
+    };
     const previous = this.devices.get(deviceId);
     const full: DeviceConfig = { ...config, cmps: { ...config.cmps }, o: this.origin };
     // components that disappeared are removed by sending just their platform once
@@ -148,9 +175,25 @@ export class DeviceDiscovery {
   stop(): void {
     if (this.scanTimer) clearTimeout(this.scanTimer);
     this.scanTimer = undefined;
+    clearTimeout(this.reannounceTimer);
+    this.reannounceTimer = undefined;
     for (const u of this.unsubscribes) u();
     this.unsubscribes = [];
   }
+}
+
+/**
+ * The entity id SARAi asks HA to give a component on first discovery: `<platform>.<instance>_
+ * <device>_<component>`, e.g. `sensor.sarai_camera_front_door_summary` for device
+ * `sarai_sarai_camera_front_door`, component `summary`. Stable across restarts and renames
+ * of the camera's display name, and unique per bridge instance. HA (2025.10+) reads
+ * `default_entity_id`; `object_id` is never sent (ignored since HA 2026.4). HA keeps a user's
+ * own rename; the id only applies when the entity is first registered. Reduced to what HA
+ * accepts in an entity id: [a-z0-9_], no leading, trailing or doubled underscore.
+ */
+export function defaultEntityId(platform: string, deviceId: string, component: string): string {
+  const objectId = `${deviceId.replace(/^sarai_/, '')}_${component}`.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/_+/g, '_').replace(/^_|_$/g, '');
+  return `${platform}.${objectId}`;
 }
 
 /** `sarai` / `home/sarai-2` -> `sarai` / `home_sarai_2`: safe inside ids and entity ids. */

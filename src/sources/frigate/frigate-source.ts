@@ -5,6 +5,7 @@ import type { IncomingMessage } from '../../mqtt/client.js';
 import { checkId } from '../../mqtt/topics.js';
 import { submitSnapshot } from '../../camera/snapshot-intake.js';
 import { parseFrigateEvent, parseFrigateReview, type FrigateObject } from './payloads.js';
+import { SnapshotCache } from './snapshot-cache.js';
 import { TrackedObjects } from './tracked-objects.js';
 
 /** A live snapshot this recent (ms) belongs to the event that arrives with it. */
@@ -12,6 +13,11 @@ const SNAPSHOT_FRESH_MS = 30_000;
 /** How long an event waits for its snapshot to arrive (ms). */
 const SNAPSHOT_WAIT_MS = 5_000;
 const MAX_ALERT_IDS = 1_000;
+/** Bounds of the live snapshot cache: 120 distinct 1 MB snapshot topics once took 89 MB for good. */
+const CACHE_MAX_ENTRIES = 64;
+const CACHE_MAX_BYTES = 32 * 1_048_576;
+/** Frigate cameras not in `cameras:` accepted (their snapshots cached); the rest are reported. */
+const MAX_UNKNOWN_CAMERAS = 16;
 
 interface Pending {
   obj: FrigateObject;
@@ -28,8 +34,10 @@ interface Pending {
 export class FrigateSource implements Service {
   readonly name = 'frigate';
   private readonly tracked = new TrackedObjects();
-  /** Latest live snapshot per Frigate `camera/label` (raw Frigate names: map keys only). */
-  private readonly snapshots = new Map<string, { bytes: Buffer; at: number }>();
+  /** Latest live snapshot per Frigate `camera/label` (checked camera ids, raw labels: keys only). */
+  private readonly snapshots = new SnapshotCache({ maxEntries: CACHE_MAX_ENTRIES, maxBytes: CACHE_MAX_BYTES, ttlMs: SNAPSHOT_FRESH_MS });
+  private readonly unknownCameras = new Set<string>();
+  private sweeper?: NodeJS.Timeout;
   private readonly pending = new Map<string, Pending[]>();
   private readonly alertIds = new Set<string>();
   private off: (() => void)[] = [];
@@ -44,7 +52,10 @@ export class FrigateSource implements Service {
     const mqtt = this.ctx.mqtt;
     this.off.push(mqtt.subscribe(`${this.prefix}/events`, this.name, (m) => this.guard(m, () => this.onEvent(m)), 1, true));
     this.off.push(mqtt.subscribe(`${this.prefix}/reviews`, this.name, (m) => this.guard(m, () => this.onReview(m)), 1, true));
-    this.off.push(mqtt.subscribe(`${this.prefix}/+/+/snapshot`, this.name, (m) => this.onSnapshot(m), 0, true));
+    this.off.push(mqtt.subscribe(`${this.prefix}/+/+/snapshot`, this.name, (m) => this.guard(m, () => this.onSnapshot(m)), 0, true));
+    // expired snapshots are released even when no new one arrives
+    this.sweeper = setInterval(() => this.snapshots.sweep(), SNAPSHOT_FRESH_MS / 2);
+    this.sweeper.unref();
     await Promise.resolve();
   }
 
@@ -53,6 +64,8 @@ export class FrigateSource implements Service {
     this.off = [];
     for (const list of this.pending.values()) for (const p of list) clearTimeout(p.timer);
     this.pending.clear();
+    clearInterval(this.sweeper);
+    this.snapshots.clear();
     await Promise.resolve();
   }
 
@@ -68,8 +81,9 @@ export class FrigateSource implements Service {
     if (m.retain) return; // Frigate retains the last snapshot: a stale copy, not this event's image
     const [cam, label] = m.topic.slice(this.prefix.length + 1).split('/');
     if (!cam || !label) return;
+    this.checkCamera(cam);
     const key = `${cam}/${label}`;
-    this.snapshots.set(key, { bytes: m.payload, at: Date.now() });
+    this.snapshots.set(key, m.payload);
     const waiting = this.pending.get(key);
     if (!waiting) return;
     this.pending.delete(key);
@@ -77,6 +91,16 @@ export class FrigateSource implements Service {
       clearTimeout(p.timer);
       this.describe(p.obj, m.payload);
     }
+  }
+
+  /** A configured camera, or one of a bounded set of unknown ones; anything else is an InputError. */
+  private checkCamera(cam: string): void {
+    checkId('camera', cam);
+    if (Object.hasOwn(this.ctx.config.cameras, cam) || this.unknownCameras.has(cam)) return;
+    if (this.unknownCameras.size >= MAX_UNKNOWN_CAMERAS) {
+      throw new InputError(`Frigate camera ${JSON.stringify(cam)} is not in cameras: and ${MAX_UNKNOWN_CAMERAS} unknown cameras are already accepted; add it to cameras: to use it`);
+    }
+    this.unknownCameras.add(cam);
   }
 
   private onReview(m: IncomingMessage): void {
@@ -94,7 +118,7 @@ export class FrigateSource implements Service {
   private onEvent(m: IncomingMessage): void {
     const ev = parseFrigateEvent(m.payload, m.topic);
     const o = ev.after;
-    checkId('camera', o.camera); // before waiting for a snapshot: a bad name is reported now
+    this.checkCamera(o.camera); // before waiting for a snapshot: a bad or surplus name is reported now
     if (ev.type === 'end') {
       if (o.hasSnapshot && !o.falsePositive && this.tracked.needsDescription(o)) this.withSnapshot(o);
       this.tracked.forget(o.id);

@@ -1,13 +1,17 @@
-import WebSocket from 'ws';
+import { Connection, ERR_INVALID_AUTH, callService as libCallService, type HaWebSocket } from 'home-assistant-js-websocket';
 import { BackendError, DisposedError, InputError, TimeoutError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
+import { openHaSocket } from './ha-socket.js';
 import { haUrls, type HaUrls } from './urls.js';
 
 export interface HaClientOptions {
   url: string;
   token: string;
   log: Logger;
-  /** Backoff bounds between reconnects (ms). */
+  /**
+   * Backoff bounds (ms) for the first connect and for retries after auth_invalid. A live
+   * connection that drops is reopened on the library's schedule: at once, then 1, 2, ... 5 s.
+   */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   /** Deadline of one command (ms). */
@@ -26,36 +30,48 @@ export interface HaClientOptions {
 
 export type HaEventHandler = (event: { event_type: string; data: Record<string, unknown> }) => void;
 
-interface PendingCommand {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-}
-
 /** Largest camera_proxy image read (bytes). */
 export const MAX_CAMERA_BYTES = 20 * 1_048_576;
 
+interface Subscription {
+  eventType: string;
+  handler: HaEventHandler;
+  /** The Connection it is subscribed on (the library restores it there after reconnects). */
+  on?: Connection;
+}
+
+type Socket = HaWebSocket & { terminate(): void };
+
 /**
- * A Home Assistant websocket client on `ws`: auth_required -> auth -> auth_ok, then
- * supported_features {coalesce_messages} (so replies may arrive as JSON arrays), commands
- * matched to results by id, event subscriptions restored after every reconnect, and
- * reconnects with exponential backoff (HA restarts are routine), and a ping/pong heartbeat
- * that notices a connection which died silently. Plus the REST camera proxy.
+ * Home Assistant over its websocket, on home-assistant-js-websocket's Connection (command
+ * ids, results matched by id, coalesced JSON-array replies, subscriptions restored after a
+ * reconnect, reconnect backoff) with our `ws` socket underneath (ha-socket.ts says why), plus
+ * what the library lacks and SARAi needs:
+ *  - start() does not wait for HA and keeps trying (the library gives up on a first connect
+ *    that fails, and stops for good after an auth_invalid on reconnect);
+ *  - a deadline per command (the library waits forever);
+ *  - a ping/pong heartbeat that notices a connection which died without a FIN;
+ *  - fire_event tolerant of a non-admin token (HA requires admin for it);
+ *  - the REST camera proxy.
  */
 export class HaClient {
   readonly urls: HaUrls;
-  private ws?: WebSocket;
-  private nextId = 1;
-  private readonly pending = new Map<number, PendingCommand>();
-  private readonly subscriptions: { eventType: string; handler: HaEventHandler; id?: number }[] = [];
-  private readonly byId = new Map<number, HaEventHandler>();
+  private conn?: Connection;
+  private socket?: Socket;
+  /** Socket still in its auth phase (stop() must be able to end it). */
+  private opening?: Promise<unknown>;
+  private readonly subscriptions: Subscription[] = [];
   private ready = false;
-  private closed = false;
+  private closed = true;
   private delay: number;
   private retryTimer?: NodeJS.Timeout;
   private readyWaiters: (() => void)[] = [];
   private lastHeardAt = 0;
   private heartbeat?: NodeJS.Timeout;
+  /** Set when HA refused fire_event as unauthorized: the token's user is not an admin. */
+  private fireEventRefused = false;
+  /** Aborted by stop(): ends a connect still in its handshake. */
+  private stopping = new AbortController();
 
   constructor(private readonly opts: HaClientOptions) {
     this.urls = haUrls(opts.url);
@@ -63,18 +79,20 @@ export class HaClient {
   }
 
   get connected(): boolean {
-    return this.ready;
+    return this.ready && !!this.conn?.connected;
   }
 
   /** Starts connecting (and keeps reconnecting); does not wait for HA. */
   start(): void {
+    if (!this.closed) return;
     this.closed = false;
-    this.open();
+    this.stopping = new AbortController();
+    void this.connect();
   }
 
   /** Resolves once authenticated (or rejects after timeoutMs). */
   waitReady(timeoutMs: number): Promise<void> {
-    if (this.ready) return Promise.resolve();
+    if (this.connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new TimeoutError(`Home Assistant not connected within ${timeoutMs} ms`)), timeoutMs);
       this.readyWaiters.push(() => {
@@ -84,81 +102,69 @@ export class HaClient {
     });
   }
 
-  private open(): void {
-    if (this.closed) return;
-    const ws = new WebSocket(this.urls.websocket, { handshakeTimeout: 10_000, maxPayload: 64 * 1_048_576 });
-    this.ws = ws;
-    ws.on('message', (data: WebSocket.RawData) => {
-      this.lastHeardAt = Date.now();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
-      } catch {
-        this.opts.log.warn({ module: 'homeassistant' }, 'non-JSON websocket message ignored');
-        return;
-      }
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) if (m && typeof m === 'object') this.onMessage(ws, m as Record<string, unknown>);
+  /** A fresh socket for the Connection (first connect and every library reconnect). */
+  private async createSocket(): Promise<HaWebSocket> {
+    if (this.closed) throw new DisposedError('Home Assistant client is stopped');
+    const opening = openHaSocket({
+      url: this.urls.websocket,
+      token: this.opts.token,
+      log: this.opts.log,
+      timeoutMs: this.opts.commandTimeoutMs ?? 10_000,
+      signal: this.stopping.signal,
+      onFrame: () => (this.lastHeardAt = Date.now()),
+      onAuthInvalid: (message) =>
+        this.opts.onProblem?.(`Home Assistant refused the token (auth_invalid: ${message}); set homeassistant.token to a long-lived access token`),
     });
-    ws.on('error', (err) => this.opts.log.warn({ module: 'homeassistant', err: errorMessage(err) }, 'Home Assistant websocket error'));
-    ws.on('close', () => this.onClose(ws));
+    this.opening = opening;
+    const socket = await opening.finally(() => (this.opening = undefined));
+    if (this.closed) {
+      socket.terminate();
+      throw new DisposedError('Home Assistant client is stopped');
+    }
+    this.socket = socket;
+    this.lastHeardAt = Date.now();
+    return socket;
   }
 
-  private onMessage(ws: WebSocket, m: Record<string, unknown>): void {
-    switch (m['type']) {
-      case 'auth_required':
-        ws.send(JSON.stringify({ type: 'auth', access_token: this.opts.token }));
-        return;
-      case 'auth_ok':
-        void this.afterAuth();
-        return;
-      case 'auth_invalid': {
-        const msg = `Home Assistant refused the token (auth_invalid: ${String(m['message'] ?? '')}); set homeassistant.token to a long-lived access token`;
-        this.opts.onProblem?.(msg);
-        this.delay = this.opts.reconnectMaxMs ?? 30_000; // do not hammer HA with a bad token
-        ws.close();
-        return;
-      }
-      case 'pong':
-      case 'result': {
-        const p = this.pending.get(Number(m['id']));
-        if (!p) return;
-        this.pending.delete(Number(m['id']));
-        clearTimeout(p.timer);
-        if (m['type'] === 'pong' || m['success'] === true) p.resolve(m['result']);
-        else {
-          const e = (m['error'] ?? {}) as { code?: string; message?: string };
-          p.reject(new BackendError(`Home Assistant: ${e.code ?? 'error'}: ${e.message ?? 'command failed'}`));
-        }
-        return;
-      }
-      case 'event': {
-        const h = this.byId.get(Number(m['id']));
-        const ev = m['event'] as { event_type?: string; data?: Record<string, unknown> } | undefined;
-        if (h && ev) {
-          try {
-            h({ event_type: String(ev.event_type ?? ''), data: ev.data ?? {} });
-          } catch (err) {
-            this.opts.log.error({ module: 'homeassistant', err }, 'event handler failed');
-          }
-        }
-        return;
-      }
-      default:
-        return;
+  /** First connect, and again after auth_invalid: the library retries neither. */
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const socket = await this.createSocket();
+      const conn = new Connection(socket, { setupRetry: 0, createSocket: () => this.createSocket() });
+      this.conn = conn;
+      conn.addEventListener('ready', () => void this.onConnReady(conn));
+      conn.addEventListener('disconnected', () => this.onConnLost(conn));
+      conn.addEventListener('reconnect-error', () => this.onConnLost(conn, true));
+      // Connection fires its first 'ready' inside the constructor, before our listener
+      await this.onConnReady(conn);
+    } catch (err) {
+      if (this.closed) return;
+      const invalidAuth = err === ERR_INVALID_AUTH;
+      this.opts.log.warn({ module: 'homeassistant', url: this.urls.websocket, err: invalidAuth ? 'auth_invalid' : errorMessage(err) }, 'connecting to Home Assistant failed; retrying');
+      // do not hammer HA with a bad token
+      this.retryLater(invalidAuth ? (this.opts.reconnectMaxMs ?? 30_000) : this.delay);
     }
   }
 
-  private async afterAuth(): Promise<void> {
+  private retryLater(ms: number): void {
+    this.retryTimer = setTimeout(() => void this.connect(), ms);
+    this.retryTimer.unref();
+    this.delay = Math.min(this.delay * 2, this.opts.reconnectMaxMs ?? 30_000);
+  }
+
+  private async onConnReady(conn: Connection): Promise<void> {
+    if (this.conn !== conn || this.closed || this.ready) return;
     this.ready = true;
-    this.startHeartbeat();
     this.delay = this.opts.reconnectMinMs ?? 1_000;
+    this.startHeartbeat();
     this.opts.log.info({ module: 'homeassistant', url: this.urls.websocket }, 'connected to Home Assistant');
+    // The library restores subscriptions made on this Connection; new ones (made while no
+    // Connection existed, or on a Connection that has since been replaced) start here.
     try {
-      await this.command({ type: 'supported_features', features: { coalesce_messages: 1 } });
-      this.byId.clear();
-      for (const s of this.subscriptions) await this.sendSubscribe(s);
+      for (const s of this.subscriptions) if (s.on !== conn) await this.attach(s, conn);
     } catch (err) {
-      this.opts.log.warn({ module: 'homeassistant', err: errorMessage(err) }, 'setting up the Home Assistant session failed');
+      this.opts.log.warn({ module: 'homeassistant', err: errorMessage(err) }, 'subscribing to Home Assistant events failed');
     }
     const waiters = this.readyWaiters;
     this.readyWaiters = [];
@@ -170,23 +176,37 @@ export class HaClient {
     }
   }
 
-  /** Pings when HA has been quiet for heartbeatMs; a missing pong reopens the connection. */
+  private onConnLost(conn: Connection, gaveUp = false): void {
+    if (this.conn !== conn) return;
+    this.stopHeartbeat();
+    const wasReady = this.ready;
+    this.ready = false;
+    if (this.closed) return;
+    if (gaveUp) {
+      // auth_invalid on reconnect: the library stops; we keep trying, slowly
+      this.conn = undefined;
+      conn.close();
+      this.retryLater(this.opts.reconnectMaxMs ?? 30_000);
+    } else if (wasReady) this.opts.log.warn({ module: 'homeassistant' }, 'Home Assistant connection lost; reconnecting');
+  }
+
+  /** Pings when HA has been quiet for heartbeatMs; a missing pong drops the socket (the library reconnects). */
   private startHeartbeat(): void {
     this.stopHeartbeat();
     const every = this.opts.heartbeatMs ?? 30_000;
-    const ws = this.ws;
-    if (every <= 0 || !ws) return;
+    const socket = this.socket;
+    if (every <= 0 || !socket) return;
     let pinging = false;
     this.heartbeat = setInterval(() => {
-      if (pinging || this.ws !== ws || Date.now() - this.lastHeardAt < every) return;
+      if (pinging || this.socket !== socket || Date.now() - this.lastHeardAt < every) return;
       pinging = true;
       this.command({ type: 'ping' }).then(
         () => (pinging = false),
         (err: unknown) => {
           pinging = false;
-          if (this.ws !== ws || this.closed) return;
+          if (this.socket !== socket || this.closed) return;
           this.opts.log.warn({ module: 'homeassistant', err: errorMessage(err) }, 'Home Assistant did not answer a ping; reconnecting');
-          ws.terminate(); // 'close' follows: pending commands fail, backoff reconnect starts
+          socket.terminate(); // 'close' follows: the Connection fails what is in flight and reconnects
         },
       );
     }, Math.max(10, Math.floor(every / 2)));
@@ -198,63 +218,75 @@ export class HaClient {
     this.heartbeat = undefined;
   }
 
-  private onClose(ws: WebSocket): void {
-    if (this.ws !== ws) return;
-    this.stopHeartbeat();
-    const wasReady = this.ready;
-    this.ready = false;
-    this.ws = undefined;
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.reject(new BackendError('Home Assistant connection closed'));
-      this.pending.delete(id);
+  /** Runs one library command with a deadline; library rejections become named errors. */
+  private async deadline<T>(what: string, run: (conn: Connection) => Promise<T>): Promise<T> {
+    if (this.closed) throw new DisposedError('Home Assistant client is stopped');
+    const conn = this.conn;
+    if (!conn || !this.connected) throw new BackendError('Home Assistant is not connected');
+    const timeoutMs = this.opts.commandTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`Home Assistant did not answer ${what} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([run(conn).catch((e: unknown) => Promise.reject(haError(e))), timeout]);
+    } finally {
+      clearTimeout(timer);
     }
-    if (this.closed) return;
-    if (wasReady) this.opts.log.warn({ module: 'homeassistant' }, 'Home Assistant connection lost; reconnecting with backoff');
-    this.retryTimer = setTimeout(() => this.open(), this.delay);
-    this.retryTimer.unref();
-    this.delay = Math.min(this.delay * 2, this.opts.reconnectMaxMs ?? 30_000);
   }
 
   /** Sends a command; resolves with its `result`, rejects on `success: false` or timeout. */
   command(msg: Record<string, unknown>): Promise<unknown> {
-    if (this.closed) return Promise.reject(new DisposedError('Home Assistant client is stopped'));
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN || !this.ready) return Promise.reject(new BackendError('Home Assistant is not connected'));
-    const id = this.nextId++;
-    const timeoutMs = this.opts.commandTimeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimeoutError(`Home Assistant did not answer ${String(msg['type'])} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      ws.send(JSON.stringify({ id, ...msg }));
-    });
+    return this.deadline(String(msg['type']), (conn) => conn.sendMessagePromise({ ...msg, type: String(msg['type']) }));
   }
 
-  private async sendSubscribe(s: { eventType: string; handler: HaEventHandler; id?: number }): Promise<void> {
-    const id = this.nextId; // command() takes this id
-    this.byId.set(id, s.handler);
-    s.id = id;
-    await this.command({ type: 'subscribe_events', event_type: s.eventType });
+  private async attach(s: Subscription, conn: Connection): Promise<void> {
+    s.on = conn;
+    await this.deadline('subscribe_events', (c) =>
+      c.subscribeEvents((ev: { event_type?: string; data?: Record<string, unknown> }) => {
+        try {
+          s.handler({ event_type: String(ev?.event_type ?? ''), data: ev?.data ?? {} });
+        } catch (err) {
+          this.opts.log.error({ module: 'homeassistant', err }, 'event handler failed');
+        }
+      }, s.eventType),
+    ).catch((err: unknown) => {
+      if (s.on === conn) s.on = undefined; // retried on the next 'ready'
+      throw err;
+    });
   }
 
   /** Subscribes to an HA event type, now and after every reconnect. */
   async subscribeEvents(eventType: string, handler: HaEventHandler): Promise<void> {
-    const s = { eventType, handler };
+    const s: Subscription = { eventType, handler };
     this.subscriptions.push(s);
-    if (this.ready) await this.sendSubscribe(s);
+    if (this.conn && this.connected) await this.attach(s, this.conn);
   }
 
-  /** Fires an HA event (`sarai_result`, `sarai_alert`) for automations. */
+  /**
+   * Fires an HA event (`sarai_result`, `sarai_alert`) for automations. HA only lets an
+   * administrator's token fire events; with any other token HA answers `unauthorized`: that
+   * is said once (onProblem: which token to use, and that the MQTT event entities carry the
+   * same results without admin rights) and later calls return at once instead of failing
+   * every result, until the bridge restarts (with, perhaps, another token).
+   */
   async fireEvent(eventType: string, eventData: Record<string, unknown>): Promise<void> {
-    await this.command({ type: 'fire_event', event_type: eventType, event_data: eventData });
+    if (this.fireEventRefused) return;
+    try {
+      await this.command({ type: 'fire_event', event_type: eventType, event_data: eventData });
+    } catch (err) {
+      if (!(err instanceof HaCommandError) || err.code !== 'unauthorized') throw err;
+      this.fireEventRefused = true;
+      this.opts.onProblem?.(
+        'Home Assistant refused fire_event (unauthorized): only an administrator\'s token may fire events; sarai_result/sarai_alert events are off. ' +
+          "Use an admin user's long-lived token, or trigger automations on SARAi's MQTT event entities instead",
+      );
+    }
   }
 
   /** Calls an HA service, e.g. callService('media_player', 'play_media', {...}, {entity_id}). */
   async callService(domain: string, service: string, serviceData: Record<string, unknown> = {}, target?: Record<string, unknown>): Promise<unknown> {
-    return this.command({ type: 'call_service', domain, service, service_data: serviceData, ...(target ? { target } : {}) });
+    return this.deadline(`call_service ${domain}.${service}`, (conn) => libCallService(conn, domain, service, serviceData, target as Parameters<typeof libCallService>[4]));
   }
 
   /**
@@ -283,20 +315,42 @@ export class HaClient {
   async stop(): Promise<void> {
     this.closed = true;
     this.ready = false;
+    this.stopping.abort();
     this.stopHeartbeat();
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    const ws = this.ws;
-    this.ws = undefined;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new DisposedError('Home Assistant client stopped'));
-    }
-    this.pending.clear();
-    if (ws && ws.readyState !== WebSocket.CLOSED) {
-      await new Promise<void>((resolve) => {
-        ws.once('close', () => resolve());
-        ws.terminate();
-      });
-    }
+    const conn = this.conn;
+    const socket = this.socket;
+    this.conn = undefined;
+    this.socket = undefined;
+    await this.opening?.catch(() => undefined); // aborted above: its socket is terminated
+    if (!conn || !socket) return;
+    const gone = new Promise<void>((resolve) => {
+      if (socket.readyState === socket.CLOSED) resolve();
+      else socket.addEventListener('close', () => resolve());
+    });
+    conn.close(); // closeRequested: the library fails what is in flight and does not reconnect
+    socket.terminate();
+    await gone;
   }
+}
+
+/** A command HA answered with `success: false`: its error code (`not_found`, `unauthorized`, `id_reuse`...). */
+export class HaCommandError extends BackendError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`Home Assistant: ${code}: ${message}`);
+  }
+  override readonly name: string = 'HaCommandError';
+}
+
+/** The library rejects with HA's `{code, message}` error object or a numeric ERR_* constant. */
+function haError(e: unknown): Error {
+  if (e instanceof Error) return e;
+  if (e && typeof e === 'object' && 'code' in e) {
+    const { code, message } = e as { code: unknown; message?: unknown };
+    if (typeof code === 'string') return new HaCommandError(code, String(message ?? 'command failed'));
+  }
+  return new BackendError('Home Assistant connection closed');
 }

@@ -1,7 +1,7 @@
 import { perContext, type AppContext } from '../../core/context.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Service } from '../../core/lifecycle.js';
-import type { CameraResult } from '../../core/results.js';
+import type { CameraAlert, CameraResult } from '../../core/results.js';
 import { submitSnapshot } from '../../camera/snapshot-intake.js';
 import { HaClient } from './ha-client.js';
 
@@ -24,6 +24,7 @@ function eventData(r: CameraResult): Record<string, unknown> {
   return {
     id: r.id, camera: r.camera, summary: r.summary, description: r.description, objects: r.objects, alert: r.alert,
     severity: r.severity, event_type: r.event_type, label: r.label ?? null, zones: r.zones ?? [], model: r.model, ts: r.ts,
+    event_id: r.event_id ?? null,
   };
 }
 
@@ -34,7 +35,7 @@ function eventData(r: CameraResult): Record<string, unknown> {
  */
 export class HomeAssistantSource implements Service {
   readonly name = 'homeassistant';
-  private off?: () => void;
+  private off: (() => void)[] = [];
   /** motion entity -> camera ids watching it */
   private readonly motion = new Map<string, string[]>();
 
@@ -54,13 +55,15 @@ export class HomeAssistantSource implements Service {
     }
     if (this.motion.size > 0) await this.client.subscribeEvents('state_changed', (ev) => this.onStateChanged(ev.data));
     if (this.ctx.config.camera_defaults.ha_events) {
-      this.off = this.ctx.bus.on('camera.result', this.name, ({ result }) => this.fire(result));
+      this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.fire(result)));
+      this.off.push(this.ctx.bus.on('camera.alert', this.name, ({ alert }) => this.fireAlert(alert)));
     }
     this.client.start();
   }
 
   async stop(): Promise<void> {
-    this.off?.();
+    for (const f of this.off) f();
+    this.off = [];
     await this.client.stop();
   }
 
@@ -91,7 +94,18 @@ export class HomeAssistantSource implements Service {
     if (!this.client.connected) return;
     try {
       await this.client.fireEvent('sarai_result', eventData(r));
-      if (r.alert) await this.client.fireEvent('sarai_alert', eventData(r));
+      // a snapshot's result has its two-phase sarai_alert (fireAlert); other results (clips) alert here
+      if (r.alert && !r.event_id) await this.client.fireEvent('sarai_alert', { ...eventData(r), event_id: r.id, phase: 'described' });
+    } catch (err) {
+      this.ctx.log.warn({ module: this.name, err: errorMessage(err) }, 'firing the HA event failed');
+    }
+  }
+
+  /** `sarai_alert` with phase `detected` or `described` (see CameraAlert). */
+  private async fireAlert(alert: CameraAlert): Promise<void> {
+    if (!this.client.connected) return;
+    try {
+      await this.client.fireEvent('sarai_alert', { ...alert });
     } catch (err) {
       this.ctx.log.warn({ module: this.name, err: errorMessage(err) }, 'firing the HA event failed');
     }

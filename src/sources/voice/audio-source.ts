@@ -3,6 +3,7 @@ import { CapacityError, InputError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { decodePcm, readWav, toSpeechAudio } from '../../media/audio/index.js';
 import type { IncomingMessage, MqttBridge } from '../../mqtt/client.js';
+import { VOICE_FILTER, isVoiceAudio, levelsBelow } from '../../mqtt/input-topics.js';
 import { checkId } from '../../mqtt/topics.js';
 import { StreamSession } from './stream-session.js';
 
@@ -28,7 +29,7 @@ export interface VoiceSourceOptions {
   maxUtteranceS: number;
   /** A stream with no chunk for this long ends as if stopped (s). */
   streamTimeoutS: number;
-  /** Take start/chunk/stop streams (default true). Cluster mode: only the worker set to (not shared). */
+  /** Take voice audio, WAVs and streams (default true). Cluster mode: only the cluster.voice_streams worker (not shared). */
   streams?: boolean;
   onUtterance: (u: Utterance) => void;
   /** Bad input: reported on sarai/error by the caller. */
@@ -51,11 +52,11 @@ export class VoiceAudioSource {
   constructor(private readonly o: VoiceSourceOptions) {}
 
   start(): void {
-    const t = this.o.mqtt.topic('voice');
-    // a complete WAV is one message: shared in cluster mode. A stream's chunks must reach the
-    // worker that saw its start, so streams are never shared (cluster.voice_streams).
-    this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio`, this.name, (m) => this.onMessage(m), 1, true));
-    if (this.o.streams ?? true) this.unsubscribes.push(this.o.mqtt.subscribe(`${t}/+/audio/+`, this.name, (m) => this.onMessage(m)));
+    // the catch-all every voice input shares; other shapes are InputTopicGuard's to report.
+    // Never shared in cluster mode: a stream's chunks must reach the worker that saw its start,
+    // and one broker subscription serves WAVs and streams alike, so voice is pinned to the
+    // worker with cluster.voice_streams (the others ignore it, see onMessage).
+    this.unsubscribes.push(this.o.mqtt.subscribe(this.o.mqtt.topic(VOICE_FILTER), this.name, (m) => this.onMessage(m)));
     // idle streams are checked a few times per timeout period
     const everyMs = Math.max(50, Math.min(1000, (this.o.streamTimeoutS * 1000) / 4));
     this.timer = setInterval(() => this.expireIdle(), everyMs);
@@ -77,6 +78,9 @@ export class VoiceAudioSource {
   }
 
   private onMessage(m: IncomingMessage): void {
+    // cluster mode: voice is the voice_streams worker's alone (the catch-all is not shared)
+    if (!(this.o.streams ?? true)) return;
+    if (!isVoiceAudio(levelsBelow(this.o.mqtt.baseTopic, m.topic))) return;
     if (m.retain) return; // a retained utterance is an old one
     const receivedAt = Date.now();
     try {

@@ -1,0 +1,168 @@
+/**
+ * Soak: the whole bridge (real mosquitto, real router) on the tiny real models (ONNX captioner,
+ * wav2vec2 ASR and VITS TTS on transformers.js; a tiny GGUF on node-llama-cpp) under a steady
+ * mixed load for a set time: 2 snapshots/s over 4 cameras (a pool of 12 scenes, so some
+ * repeat and are deduplicated), 1 question every 2 s, 1 voice WAV every 4 s and 1 clip every
+ * 10 s (a 2 s MKV made by ffmpeg; where ffmpeg is missing, hand-made MKV bytes that end in a
+ * clean sarai/error). sarai/error messages are tallied by source and cause.
+ * Reports RSS, V8 heap, open file descriptors, SQLite size and p99 latency per input in the
+ * first and the last window, and the change. The load generator runs in the same process (its
+ * share of RSS/heap is small and constant).
+ *
+ *   npx tsx bench/soak.ts                # 10 minutes
+ *   npx tsx bench/soak.ts --minutes 60   # the 1 h run
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { wavFromPcm16 } from '../src/media/audio/index.js';
+import { schedulerFor } from '../src/scheduler/index.js';
+import { patternJpeg } from '../tests/camera/helpers.js';
+import { tinyMkv } from '../tests/fuzz/mkv.js';
+import { tinyLlamaFile } from '../tests/fixtures/gguf/tiny-llama.js';
+import { makeTinyAsr, makeTinyCaptioner, makeTinyTts } from '../tests/fixtures/onnx/index.js';
+import { startTestApp } from '../tests/helpers/app.js';
+import { startMosquitto } from '../tests/helpers/mosquitto.js';
+import { MqttProbe } from '../tests/helpers/mqtt-probe.js';
+import { percentile, printTable } from './stats.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const minutes = Number(arg('minutes') ?? 10);
+const durationMs = minutes * 60_000;
+const windowMs = Math.min(60_000, durationMs / 4); // first and last window compared
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-soak-'));
+tinyLlamaFile(path.join(tmp, 'tiny.gguf'));
+const [captioner] = await Promise.all([makeTinyCaptioner(path.join(tmp, 'captioner')), makeTinyAsr(path.join(tmp, 'asr')), makeTinyTts(path.join(tmp, 'tts'))]);
+const scenes = await Promise.all(Array.from({ length: 12 }, (_, i) => patternJpeg(7000 + i, 320, 240)));
+const pcm = Buffer.alloc(16_000 * 2);
+for (let i = 0; i < 16_000; i++) pcm.writeInt16LE(Math.round(5000 * Math.sin(i / 6) * Math.sin(i / 900)), i * 2);
+const wav = wavFromPcm16(pcm, 16_000, 1);
+// a real 2 s clip (video + sound) when ffmpeg is here; else hand-made MKV bytes, which the bridge refuses cleanly
+const made = spawnSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=5', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000', '-t', '2', '-c:v', 'mjpeg', '-c:a', 'pcm_s16le', '-f', 'matroska', 'pipe:1'], { maxBuffer: 64 * 1_048_576 });
+const mkv = made.status === 0 && made.stdout.length > 0 ? made.stdout : tinyMkv();
+console.log(made.status === 0 ? `clip: ffmpeg-made MKV, ${mkv.length} bytes` : 'clip: ffmpeg missing, hand-made MKV bytes (each ends in a sarai/error)');
+
+const mosq = await startMosquitto();
+const app = await startTestApp({
+  mqtt: { url: mosq.url },
+  log: { level: 'warn' },
+  models_dir: tmp,
+  camera_defaults: { cooldown_s: 0 },
+  models: {
+    vision: { backend: 'transformers', model: captioner.dir, image_size: 64, max_tokens: 8 },
+    stt: { backend: 'transformers', model: path.join(tmp, 'asr') },
+    tiny: { backend: 'llama', gguf_file: 'tiny.gguf', max_tokens: 4, context_length: 1024 },
+    tts: { backend: 'transformers', model: path.join(tmp, 'tts') },
+  },
+  runtime: { threads: 1, onnx_threads: 1 },
+});
+const probe = await MqttProbe.connect(mosq.url, ['sarai/camera/+/result', 'sarai/answer', 'sarai/voice/+/response', 'sarai/error']);
+
+type Kind = 'snapshot' | 'ask' | 'voice' | 'clip';
+const sent = new Map<string, { kind: Kind; at: number }>(); // key -> pending request
+const done: { kind: Kind; at: number; ms: number }[] = [];
+const errorsBy = new Map<string, number>(); // source: first words of the error -> count
+probe.client.on('message', (topic, payload) => {
+  const now = performance.now();
+  let key: string | undefined;
+  if (topic === 'sarai/camera/clipcam/result') key = 'sarai/camera/clipcam/clip';
+  else if (topic.endsWith('/result')) key = topic.replace('/result', '/snapshot');
+  else if (topic === 'sarai/answer') key = `ask:${(JSON.parse(payload.toString()) as { id: string }).id}`;
+  else if (topic.endsWith('/response')) key = topic.replace('/response', '/audio');
+  else if (topic === 'sarai/error') {
+    const e = JSON.parse(payload.toString()) as { topic: string; source: string; error: string };
+    const what = `${e.source}: ${e.error.slice(0, 60)}`;
+    errorsBy.set(what, (errorsBy.get(what) ?? 0) + 1);
+    key = e.topic; // a clip refused where ffmpeg is missing
+  }
+  const s = key ? sent.get(key) : undefined;
+  if (!key || !s) return;
+  sent.delete(key);
+  done.push({ kind: s.kind, at: now, ms: now - s.at });
+});
+
+interface Sample {
+  at: number;
+  rssMb: number;
+  heapMb: number;
+  fds: number;
+  sqliteMb: number;
+}
+const dirBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : /\.(db|sqlite)(-wal|-shm)?$/.test(e.name) ? statSync(path.join(dir, e.name)).size : 0), 0);
+const sample = (): Sample => {
+  const m = process.memoryUsage();
+  return { at: performance.now(), rssMb: m.rss / 1_048_576, heapMb: m.heapUsed / 1_048_576, fds: readdirSync('/proc/self/fd').length, sqliteMb: dirBytes(app.dataDir) / 1_048_576 };
+};
+
+const t0 = performance.now();
+const samples: Sample[] = [];
+let n = 0;
+const tick = setInterval(() => {
+  const now = performance.now();
+  n++;
+  const cam = `cam${n % 4}`;
+  const topic = `sarai/camera/${cam}/snapshot`;
+  sent.set(topic, { kind: 'snapshot', at: now });
+  void probe.publish(topic, scenes[n % scenes.length] as Buffer);
+  if (n % 4 === 0) {
+    const id = `q${n}`;
+    sent.set(`ask:${id}`, { kind: 'ask', at: now });
+    void probe.publish('sarai/ask', JSON.stringify({ text: 'turn on the kitchen light', id }));
+  }
+  if (n % 8 === 0) {
+    const t = `sarai/voice/sat${n % 3}/audio`;
+    sent.set(t, { kind: 'voice', at: now });
+    void probe.publish(t, wav);
+  }
+  if (n % 20 === 0) {
+    const t = 'sarai/camera/clipcam/clip'; // its own camera, so its result is told from snapshots'
+    sent.set(t, { kind: 'clip', at: now });
+    void probe.publish(t, mkv);
+  }
+}, 500);
+const sampler = setInterval(() => samples.push(sample()), 5_000);
+samples.push(sample());
+await new Promise((r) => setTimeout(r, durationMs));
+clearInterval(tick);
+clearInterval(sampler);
+await schedulerFor(app.app.ctx).scheduler.idle();
+samples.push(sample());
+
+const inWindow = (from: number, to: number) => done.filter((d) => d.at - t0 >= from && d.at - t0 < to);
+const p99 = (list: typeof done, kind: Kind) => {
+  const ms = list.filter((d) => d.kind === kind).map((d) => d.ms);
+  return ms.length ? `${percentile(ms, 99).toFixed(0)} ms (n=${ms.length})` : 'n/a';
+};
+const first = inWindow(0, windowMs);
+const last = inWindow(durationMs - windowMs, durationMs + 1);
+const s0 = samples.find((s) => s.at - t0 >= windowMs / 2) ?? samples[0];
+const s1 = samples.at(-1);
+if (!s0 || !s1) throw new Error('no samples');
+const pct = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
+const t = schedulerFor(app.app.ctx).scheduler.counters.totals;
+printTable(
+  `Soak: ${minutes} min, 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load ${os.loadavg()[0]?.toFixed(1)}`,
+  ['measure', `start (${(windowMs / 1000).toFixed(0)} s window)`, 'end', 'change'],
+  [
+    ['RSS (MB)', s0.rssMb.toFixed(1), s1.rssMb.toFixed(1), pct(s0.rssMb, s1.rssMb)],
+    ['V8 heap used (MB)', s0.heapMb.toFixed(1), s1.heapMb.toFixed(1), pct(s0.heapMb, s1.heapMb)],
+    ['open fds', s0.fds, s1.fds, pct(s0.fds, s1.fds)],
+    ['SQLite (MB)', s0.sqliteMb.toFixed(2), s1.sqliteMb.toFixed(2), pct(s0.sqliteMb, s1.sqliteMb)],
+    ['p99 snapshot -> result', p99(first, 'snapshot'), p99(last, 'snapshot'), ''],
+    ['p99 ask -> answer', p99(first, 'ask'), p99(last, 'ask'), ''],
+    ['p99 voice WAV -> response', p99(first, 'voice'), p99(last, 'voice'), ''],
+    ['p99 clip -> result or error', p99(first, 'clip'), p99(last, 'clip'), ''],
+  ],
+);
+console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
+console.log('sarai/error messages by source and cause:');
+for (const [what, count] of errorsBy) console.log(`  ${count} x ${what}`);
+await probe.close();
+await app.stop();
+await mosq.stop();
+rmSync(tmp, { recursive: true, force: true });
