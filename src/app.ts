@@ -24,6 +24,8 @@ import { voiceFeature, wyomingFeature } from './voice/feature.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 import { askFeature } from './sources/ask.js';
+import { clusterFeature } from './cluster/feature.js';
+import { workerIdOf } from './cluster/worker-id.js';
 import { InputTopicGuard } from './mqtt/input-topics.js';
 
 /**
@@ -33,6 +35,7 @@ import { InputTopicGuard } from './mqtt/input-topics.js';
 type Feature = (ctx: AppContext) => Service | Service[] | undefined;
 const FEATURES: Feature[] = [
   (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
+  (ctx) => clusterFeature(ctx), // cluster.group: worker status + lease, the group's result ledger
   (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
@@ -62,6 +65,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
   const config = loaded.config;
   const log = opts.log ?? createLogger(config.log.level);
   const metrics = new Metrics();
+  const workerId = config.cluster.group ? workerIdOf(config) : undefined;
   const broker = config.mqtt.url ? undefined : new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log);
   const mqtt = new MqttBridge(
     {
@@ -74,6 +78,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       keepaliveS: config.mqtt.keepalive_s,
       reconnectMaxMs: config.mqtt.reconnect_max_ms,
       maxPayloadBytes: Math.round(config.mqtt.max_payload_mb * 1_048_576),
+      ...(workerId ? { shareGroup: config.cluster.group, workerStatusTopic: `${config.mqtt.base_topic}/worker/${workerId}/status` } : {}),
     },
     log,
     metrics,
@@ -89,8 +94,10 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     { name: 'SARAi Omni Bridge', sw: VERSION, url: 'https://github.com/sarai-omni/sarai-omni-bridge' },
     log,
     config.mqtt.discovery,
+    // cluster mode: another worker's devices are not stale; each worker publishes identical configs
+    !workerId,
   );
-  const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log);
+  const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log, workerId);
   bridge.addStateProvider(() => (mqtt.credentialsRefusedAt ? { mqtt_credentials_refused_at: mqtt.credentialsRefusedAt } : {}));
   const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
   const ctx: AppContext = {

@@ -1,3 +1,5 @@
+import { clusterOf } from '../cluster/feature.js';
+import { jobIdOf } from '../cluster/job-id.js';
 import type { AppContext } from '../core/context.js';
 import { CapacityError, InputError } from '../core/errors.js';
 import { prepareImage } from '../media/image.js';
@@ -20,6 +22,8 @@ export interface SnapshotInput {
   meta: SnapshotMeta;
   /** Where it came from, for sarai/error (`sarai/camera/x/snapshot`, `frigate/events`, `ha:camera.x`). */
   origin: string;
+  /** When it arrived (ms since epoch) and the producer's own time if it sent one (MQTT 5 `ts`). */
+  received?: { ms: number; producerMs?: number };
 }
 
 export type IntakeResult = 'queued' | 'coalesced' | 'rejected' | 'dropped';
@@ -54,6 +58,10 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
   const cam = cameraSettings(ctx.config, camera);
   const source = `camera:${camera}`;
   const maxSide = imageSizeFor(ctx.config);
+  // cluster mode: the id a redelivery of this same input will have on any worker
+  const cluster = clusterOf(ctx);
+  const received = input.received ?? { ms: Date.now() };
+  const jobId = cluster ? jobIdOf(camera, input.bytes, received.producerMs) : undefined;
   // Alert first, words after: the event is announced before any decoding or model work.
   const phases = alertPhasesFor(ctx);
   const event = phases.open(cam, input.meta, acceptedAt);
@@ -81,7 +89,8 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
           await phases.fallback(event, 'unreadable');
           return 'rejected';
         }
-        if (scenes.isRepeat(source, prepared.hash)) {
+        // a scene seen just now, or (cluster mode) a redelivery some worker already published
+        if (scenes.isRepeat(source, prepared.hash) || (jobId && cluster?.ledger.published(jobId))) {
           await phases.fallback(event, 'repeat');
           return 'deduplicated';
         }
@@ -92,6 +101,10 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
           const result = await describeSnapshot(routerOf(ctx), cam, prepared.jpeg, input.meta, signal, previous);
           memory.remember(result);
           const describedAt = performance.now();
+          if (jobId) {
+            result.job_id = jobId;
+            result.input_ts = new Date(received.producerMs ?? received.ms).toISOString();
+          }
           scenes.remember(source, prepared.hash);
           result.event_id = event.id;
           await publishCameraResult(ctx, result, prepared.jpeg);

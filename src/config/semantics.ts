@@ -32,6 +32,10 @@ const checks: Check[] = [
     if (url.search || url.hash || url.username) return ['frigate.api_url: give only the base URL (no query, fragment or credentials)'];
     return [];
   },
+  (c) =>
+    c.cluster.group && !c.mqtt.url
+      ? ['cluster.group: needs an external MQTT 5 broker (set mqtt.url, e.g. mosquitto 2): the embedded broker speaks MQTT 3.1.1, which has no shared subscriptions']
+      : [],
   (c) => {
     const w = c.wyoming;
     return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];

@@ -28,6 +28,13 @@ export interface CameraResult {
   /** The two-phase alert this result describes (snapshot results; see CameraAlert). */
   event_id?: string;
   error?: string;
+  /** Cluster mode: the job's id from its input (hash + camera + producer time); redeliveries share it. */
+  job_id?: string;
+  /** Cluster mode: when the input arrived (or the producer's MQTT 5 `ts` user property), ISO 8601. */
+  input_ts?: string;
+  /** Cluster mode: the worker that published it, and its monotonic count of results. */
+  worker?: string;
+  seq?: number;
 }
 
 /**

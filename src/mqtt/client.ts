@@ -10,6 +10,8 @@ export interface IncomingMessage {
   topic: string;
   payload: Buffer;
   retain: boolean;
+  /** MQTT 5 user properties (e.g. a producer's `ts`), when the broker carried any. */
+  userProperties?: Record<string, string | string[]>;
 }
 export type MessageHandler = (msg: IncomingMessage) => void | Promise<void>;
 
@@ -24,6 +26,10 @@ export interface MqttOptions {
   keepaliveS: number;
   reconnectMaxMs: number;
   maxPayloadBytes: number;
+  /** Cluster mode: subscriptions marked shared go to the broker as `$share/<group>/<filter>`. */
+  shareGroup?: string;
+  /** Cluster mode: this worker's own status topic (last will, online/offline); default `<base>/status`. */
+  workerStatusTopic?: string;
   /**
    * > 0: a persistent session (clean: false; MQTT 5 session expiry in s) so the broker keeps
    * our subscriptions and queues QoS 1 inputs while we are away. Needs a stable clientId.
@@ -41,6 +47,15 @@ interface Subscription {
   qos: 0 | 1;
   handler: MessageHandler;
   name: string;
+  shared: boolean;
+}
+
+/**
+ * The filter the broker sees: a shared input becomes `$share/<group>/<filter>` (MQTT 5), at
+ * QoS 1 so a message in flight to a worker that dies is not silently dropped by the broker.
+ */
+export function brokerFilter(filter: string, qos: 0 | 1, shared: boolean, group?: string): { filter: string; qos: 0 | 1 } {
+  return shared && group ? { filter: `$share/${group}/${filter}`, qos: 1 } : { filter, qos };
 }
 
 const RECONNECT_MIN_MS = 500;
@@ -86,6 +101,10 @@ export class MqttBridge {
   get statusTopic(): string {
     return `${this.opts.baseTopic}/status`;
   }
+  /** Where this process's online/offline and last will go (its worker topic in cluster mode). */
+  get willTopic(): string {
+    return this.opts.workerStatusTopic ?? this.statusTopic;
+  }
   /** `camera/x/result` -> `sarai/camera/x/result` */
   topic(relative: string): string {
     return `${this.opts.baseTopic}/${relative}`;
@@ -121,7 +140,7 @@ export class MqttBridge {
       resubscribe: false, // we resubscribe ourselves, with our own handler table
       // a broker restarting with its password file may refuse us once: keep retrying
       reconnectOnConnackError: true,
-      will: { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      will: { topic: this.willTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
       ...(o.username ? { username: o.username } : {}),
       ...(o.password ? { password: o.password } : {}),
     };
@@ -164,7 +183,13 @@ export class MqttBridge {
         client.off('connect', onOk);
         client.off('error', onFail);
         client.off('close', onClose);
-        if (err) {
+        if (err && /protocol version/i.test(err.message) && o.shareGroup) {
+          // cluster mode needs MQTT 5 shared subscriptions; an MQTT 3.1.1 broker (aedes) refuses v5
+          this.log.error(
+            { module: 'mqtt', url: redactUrl(o.url), err: errorMessage(err) },
+            'cluster mode (cluster.group) needs an MQTT 5 broker with shared subscriptions (mosquitto 2, EMQX); this broker refused MQTT 5, it speaks 3.1.1 only',
+          );
+        } else if (err) {
           this.log.error(
             { module: 'mqtt', url: redactUrl(o.url), err: errorMessage(err) },
             'cannot reach the MQTT broker yet; retrying in the background (check mqtt.url, username and password)',
@@ -182,9 +207,12 @@ export class MqttBridge {
   }
 
   private async afterConnect(): Promise<void> {
-    await this.publishAsync(this.statusTopic, 'online', { retain: true, qos: 1 });
+    await this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
     const byFilter = new Map<string, 0 | 1>();
-    for (const s of this.subs) byFilter.set(s.filter, Math.max(byFilter.get(s.filter) ?? 0, s.qos) as 0 | 1);
+    for (const s of this.subs) {
+      const b = brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup);
+      byFilter.set(b.filter, Math.max(byFilter.get(b.filter) ?? 0, b.qos) as 0 | 1);
+    }
     for (const [filter, qos] of byFilter) this.subscribeOnBroker(filter, qos);
     for (const fn of this.connectListeners) {
       try {
@@ -196,14 +224,16 @@ export class MqttBridge {
   }
 
   /** Subscribes (now if connected, and again after every reconnect). */
-  subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
-    const sub: Subscription = { filter, qos, handler, name };
+  subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1, shared = false): () => void {
+    const sub: Subscription = { filter, qos, handler, name, shared };
     this.subs.push(sub);
-    if (this.client?.connected) this.subscribeOnBroker(filter, qos);
+    const onBroker = brokerFilter(filter, qos, shared, this.opts.shareGroup);
+    if (this.client?.connected) this.subscribeOnBroker(onBroker.filter, onBroker.qos);
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
-      if (!this.subs.some((s) => s.filter === filter) && !this.keepingSession) this.client?.unsubscribe(filter);
+      const stillWanted = this.subs.some((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter === onBroker.filter);
+      if (!stillWanted && !this.keepingSession) this.client?.unsubscribe(onBroker.filter);
     };
   }
 
@@ -252,7 +282,8 @@ export class MqttBridge {
       this.onReject(topic, `payload of ${mb} MB exceeds mqtt.max_payload_mb (${max} MB)`);
       return;
     }
-    const msg: IncomingMessage = { topic, payload, retain: packet.retain };
+    const userProperties = packet.properties?.userProperties;
+    const msg: IncomingMessage = { topic, payload, retain: packet.retain, ...(userProperties ? { userProperties } : {}) };
     for (const s of matching) {
       Promise.resolve()
         .then(() => s.handler(msg))
@@ -319,7 +350,7 @@ export class MqttBridge {
     const client = this.client;
     if (!client) return;
     const connected = client.connected;
-    if (connected) await this.publishAsync(this.statusTopic, 'offline', { retain: true, qos: 1 });
+    if (connected) await this.publishAsync(this.willTopic, 'offline', { retain: true, qos: 1 });
     // offline: force, or mqtt.js would wait forever for queued messages to be acknowledged
     await client.endAsync(!connected);
     this.client = undefined;

@@ -80,7 +80,9 @@ export class InputTopicGuard implements Service {
       const bad = contractViolation(levelsBelow(mqtt.baseTopic, m.topic));
       if (bad) this.ctx.errors.report(bad.source, m.topic, new InputError(bad.error));
     };
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, check));
+    // the same broker subscriptions as the sources (MqttBridge subscribes once per filter):
+    // camera inputs shared across the workers of a cluster, voice never (streams)
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, check, 1, true));
     this.off.push(mqtt.subscribe(mqtt.topic(VOICE_FILTER), this.name, check));
     await Promise.resolve();
   }

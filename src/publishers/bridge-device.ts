@@ -28,13 +28,15 @@ export class BridgeDevice implements Service {
     private readonly errors: ErrorReporter,
     private readonly version: string,
     private readonly log: Logger,
+    /** Cluster mode: each worker is its own device (`<prefix>_worker_<id>`, `<base>/worker/<id>/bridge/state`). */
+    private readonly workerId?: string,
   ) {}
 
   get deviceId(): string {
-    return `${this.discovery.idPrefix}_bridge`;
+    return this.workerId ? `${this.discovery.idPrefix}_worker_${this.workerId}` : `${this.discovery.idPrefix}_bridge`;
   }
   get stateTopic(): string {
-    return this.mqtt.topic('bridge/state');
+    return this.mqtt.topic(this.workerId ? `worker/${this.workerId}/bridge/state` : 'bridge/state');
   }
 
   addStateProvider(fn: StateProvider): void {
@@ -100,7 +102,7 @@ export class BridgeDevice implements Service {
     const cmps: Record<string, Component> = {
       status: {
         p: 'binary_sensor', name: 'Status', unique_id: `${id}_status`, device_class: 'connectivity',
-        state_topic: this.mqtt.statusTopic, payload_on: 'online', payload_off: 'offline', ...diag,
+        state_topic: this.mqtt.willTopic, payload_on: 'online', payload_off: 'offline', ...diag,
       },
       version: { p: 'sensor', name: 'Version', unique_id: `${id}_version`, state_topic: st, value_template: '{{ value_json.version }}', icon: 'mdi:tag', ...diag },
       started: {
@@ -130,6 +132,6 @@ export class BridgeDevice implements Service {
       },
       ...Object.fromEntries(this.extraComponents),
     };
-    await this.discovery.setDevice(id, deviceConfig({ ids: [id], name: 'SARAi Omni Bridge', mf: 'SARAi', mdl: 'Omni Bridge', sw: this.version }, this.mqtt.statusTopic, cmps));
+    await this.discovery.setDevice(id, deviceConfig({ ids: [id], name: this.workerId ? `SARAi worker ${this.workerId}` : 'SARAi Omni Bridge', mf: 'SARAi', mdl: 'Omni Bridge', sw: this.version }, this.mqtt.willTopic, cmps));
   }
 }

@@ -112,7 +112,7 @@ export class AskSource implements Service {
     const { mqtt } = this.deps;
     this.off = mqtt.subscribe(mqtt.topic('ask'), this.name, async (m) => {
       await this.handle(m);
-    }, 0);
+    }, 0, true);
     await this.deps.bridge?.addComponent('last_answer', {
       p: 'sensor', name: 'Last answer', icon: 'mdi:chat-question-outline',
       state_topic: mqtt.topic('answer'), value_template: '{{ value_json.text[:255] }}',

@@ -3,6 +3,7 @@ import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
 import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
+import { producerTs } from '../cluster/job-id.js';
 
 /**
  * `sarai/camera/<camera>/snapshot`: raw JPEG/PNG/WebP bytes from anything (HA automations,
@@ -26,9 +27,12 @@ export class CameraSnapshotSource implements Service {
         return;
       }
       const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
-      submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic });
+      const producerMs = producerTs(m.userProperties);
+      const received = { ms: Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
+      submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle));
+    // the catch-all every camera input shares (shared across workers in cluster mode)
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true));
     await Promise.resolve();
   }
 

@@ -152,8 +152,9 @@ export class ClipSource implements Service {
     }
     const mqtt = this.ctx.mqtt;
     const handle = (m: IncomingMessage): void => this.onMessage(m);
-    // the catch-all every camera input shares; other shapes are InputTopicGuard's to report
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle));
+    // the catch-all every camera input shares (shared across workers in cluster mode);
+    // other shapes are InputTopicGuard's to report
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }

@@ -58,6 +58,7 @@ export class VoiceService implements Service {
       log: ctx.log,
       maxUtteranceS: c.voice.max_utterance_s,
       streamTimeoutS: c.voice.stream_timeout_s,
+      streams: !c.cluster.group || c.cluster.voice_streams,
       onUtterance: (u) => this.submit(u),
       onError: (topic, err) => ctx.errors.report('voice', topic, err),
     });

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ClipSection } from './clip.js';
+import { ClusterSection } from './cluster.js';
 import { CamerasSection, SatellitesSection } from './devices.js';
 import { MemorySection, ModelsSection, RuntimeSection } from './models.js';
 import { FrigateSection, HomeAssistantSection, HttpSection, LogSection, MqttSection, WyomingSection } from './mqtt.js';
@@ -24,6 +25,7 @@ export const ConfigSchema = Type.Object(
     scheduler: SchedulerSection,
     voice: VoiceSection,
     timeline: TimelineSection,
+    cluster: ClusterSection,
     memory: MemorySection,
     wyoming: WyomingSection,
     log: LogSection,

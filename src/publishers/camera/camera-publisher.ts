@@ -49,7 +49,8 @@ export class CameraPublisher implements Service {
     const cam = cameraSettings(this.ctx.config, camera);
     await this.ctx.discovery.setDevice(`${this.ctx.discovery.idPrefix}_camera_${camera}`, cameraDevice({
       deviceId: `${this.ctx.discovery.idPrefix}_camera_${camera}`,
-      bridgeDeviceId: this.ctx.bridge.deviceId,
+      // the group's id, not a worker's: every worker of a cluster publishes identical camera configs
+      bridgeDeviceId: `${this.ctx.discovery.idPrefix}_bridge`,
       name: cam.name,
       camera,
       topics: s.topics,

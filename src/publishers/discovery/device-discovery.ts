@@ -49,6 +49,8 @@ export class DeviceDiscovery {
     private readonly origin: { name: string; sw: string; url: string },
     private readonly log: Logger,
     private readonly enabled = true,
+    /** Clear our configs no longer produced at connect (off in cluster mode: the group shares the prefix). */
+    private readonly clearStale = true,
   ) {}
 
   configTopic(deviceId: string): string {
@@ -95,7 +97,7 @@ export class DeviceDiscovery {
 
   /** Subscribes to all device configs for a moment and clears ours that are not current. */
   private scanForStale(): void {
-    if (!this.enabled || this.scanTimer) return;
+    if (!this.enabled || !this.clearStale || this.scanTimer) return;
     const unsub = this.mqtt.subscribe(`${this.prefix}/device/+/config`, 'discovery-scan', (m) => this.checkStale(m));
     this.scanTimer = setTimeout(() => {
       unsub();

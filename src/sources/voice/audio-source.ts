@@ -29,6 +29,8 @@ export interface VoiceSourceOptions {
   maxUtteranceS: number;
   /** A stream with no chunk for this long ends as if stopped (s). */
   streamTimeoutS: number;
+  /** Take voice audio, WAVs and streams (default true). Cluster mode: only the cluster.voice_streams worker (not shared). */
+  streams?: boolean;
   onUtterance: (u: Utterance) => void;
   /** Bad input: reported on sarai/error by the caller. */
   onError: (topic: string, err: unknown) => void;
@@ -50,7 +52,10 @@ export class VoiceAudioSource {
   constructor(private readonly o: VoiceSourceOptions) {}
 
   start(): void {
-    // the catch-all every voice input shares; other shapes are InputTopicGuard's to report
+    // the catch-all every voice input shares; other shapes are InputTopicGuard's to report.
+    // Never shared in cluster mode: a stream's chunks must reach the worker that saw its start,
+    // and one broker subscription serves WAVs and streams alike, so voice is pinned to the
+    // worker with cluster.voice_streams (the others ignore it, see onMessage).
     this.unsubscribes.push(this.o.mqtt.subscribe(this.o.mqtt.topic(VOICE_FILTER), this.name, (m) => this.onMessage(m)));
     // idle streams are checked a few times per timeout period
     const everyMs = Math.max(50, Math.min(1000, (this.o.streamTimeoutS * 1000) / 4));
@@ -73,6 +78,8 @@ export class VoiceAudioSource {
   }
 
   private onMessage(m: IncomingMessage): void {
+    // cluster mode: voice is the voice_streams worker's alone (the catch-all is not shared)
+    if (!(this.o.streams ?? true)) return;
     if (!isVoiceAudio(levelsBelow(this.o.mqtt.baseTopic, m.topic))) return;
     if (m.retain) return; // a retained utterance is an old one
     const receivedAt = Date.now();
