@@ -84,9 +84,20 @@ async function handle(msg: HostRequest): Promise<void> {
   }
 }
 
+/**
+ * One llama.node context runs one completion at a time: a second one started meanwhile is
+ * refused ("Another completion is in progress") and the reopen after it would release the
+ * context under the first. So loads and completions run in arrival order; `stop` and `crash`
+ * act at once.
+ */
+let queue: Promise<void> = Promise.resolve();
+
 process.on('message', (msg: HostRequest) => {
-  handle(msg).catch((err: unknown) => {
-    reply({ id: msg.id, kind: 'error', message: err instanceof Error ? err.message : String(err) });
-  });
+  const run = (): Promise<void> =>
+    handle(msg).catch((err: unknown) => {
+      reply({ id: msg.id, kind: 'error', message: err instanceof Error ? err.message : String(err) });
+    });
+  if (msg.op === 'stop' || msg.op === 'crash') void run();
+  else queue = queue.then(run);
 });
 process.on('disconnect', () => process.exit(0));
