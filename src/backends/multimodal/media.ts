@@ -15,20 +15,66 @@ export const MIN_IMAGE_SIDE = 8;
  * refused with InputError when too small, too large or not an image.
  */
 export async function imageDataUrl(bytes: Buffer): Promise<string> {
+  // the common case, a camera's 8-bit 3-component baseline/progressive JPEG, is settled from its
+  // header here: sharp's metadata() costs a thread-pool hop (~1 ms a snapshot on a loaded box)
+  const header = jpegHeader(bytes);
+  if (header && header.components === 3 && header.precision === 8 && header.sof <= 2) {
+    checkSize(header.width, header.height);
+    return `data:image/jpeg;base64,${bytes.toString('base64')}`;
+  }
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: MAX_IMAGE_SIDE * MAX_IMAGE_SIDE }).metadata();
   } catch (err) {
     throw new InputError(`image could not be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const { width = 0, height = 0 } = meta;
-  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too small (at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
-  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too large (at most ${MAX_IMAGE_SIDE} px a side)`);
+  checkSize(meta.width ?? 0, meta.height ?? 0);
   if ((meta.pages ?? 1) > 1) throw new InputError(`animated image (${meta.pages} frames): send one frame`);
   // a plain 3-channel sRGB JPEG (what cameras send) goes as it is; anything else is re-encoded
   if (meta.format === 'jpeg' && meta.channels === 3 && meta.space === 'srgb') return `data:image/jpeg;base64,${bytes.toString('base64')}`;
   const jpeg = await sharp(bytes).flatten({ background: '#ffffff' }).toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
   return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+}
+
+function checkSize(width: number, height: number): void {
+  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too small (at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too large (at most ${MAX_IMAGE_SIDE} px a side)`);
+}
+
+/** What a JPEG's start-of-frame segment says (sof: 0 baseline, 1 extended, 2 progressive, ...). */
+interface JpegHeader {
+  sof: number;
+  precision: number;
+  width: number;
+  height: number;
+  components: number;
+}
+
+/**
+ * Walks a JPEG's marker segments to its SOF header; undefined when the bytes are not a JPEG
+ * this can read (the caller then asks sharp, which names the problem).
+ */
+export function jpegHeader(b: Buffer): JpegHeader | undefined {
+  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
+  let at = 2;
+  while (at + 4 <= b.length) {
+    if (b[at] !== 0xff) return undefined;
+    const marker = b[at + 1] as number;
+    if (marker === 0xff) {
+      at++; // fill byte
+      continue;
+    }
+    if (marker === 0xd9 || marker === 0xda) return undefined; // end of image or scan data before any frame header
+    const len = b.readUInt16BE(at + 2);
+    if (len < 2) return undefined;
+    // SOF0..SOF15 without DHT (c4), JPG (c8) and DAC (cc)
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (at + 10 > b.length || len < 8) return undefined;
+      return { sof: marker - 0xc0, precision: b[at + 4] as number, height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7), components: b[at + 9] as number };
+    }
+    at += 2 + len;
+  }
+  return undefined;
 }
 
 /** Audio as a 16-bit PCM WAV data: URL (llama.node reads any other string as a file path). */
