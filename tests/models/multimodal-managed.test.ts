@@ -6,6 +6,7 @@ import { CapacityError } from '../../src/core/errors.js';
 import type { GgufSummary } from '../../src/models/gguf-preflight.js';
 import { ModelManager } from '../../src/models/manager.js';
 import { estimateMultimodalMb } from '../../src/models/memory-estimate.js';
+import { createModelLayer, startModelLayer, stopModelLayer } from '../../src/router/model-layer.js';
 import { silentLog } from '../backends/llama-helpers.js';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
 import { tinyVisionMmproj } from '../fixtures/gguf/tiny-mtmd.js';
@@ -114,4 +115,18 @@ describe('multimodal roles under the model manager', () => {
     expect((err as Error).message).toMatch(/big: needs ~5000 MB but only \d+ MB of memory.budget_mb \(12000 MB\) can be freed; held by omni ~\d+ MB \(pinned\)/);
     expect(loaded(m)).toContain('omni');
   }, 180_000);
+
+  it('the bridge registry serves the manager-owned instance (one model host), loaded by warm_up', async () => {
+    const config = configFromObject({ models_dir: tmp.dir, runtime: { threads: 1 }, models: { vision: mm({ warm_up: true }) } }, 'test');
+    const layer = createModelLayer(config, tmp.dir, silentLog, undefined, { baseDir: tmp.dir });
+    await startModelLayer(layer);
+    try {
+      const entry = layer.backends.get('vision');
+      expect(entry?.external).toBe(true);
+      expect(entry?.backend).toBe(layer.manager?.managed('vision'));
+      expect(layer.manager?.info().find((i) => i.role === 'vision')?.loaded).toBe(true);
+    } finally {
+      await stopModelLayer(layer);
+    }
+  }, 120_000);
 });
