@@ -66,7 +66,7 @@ export interface ModelManagerOptions {
 }
 
 /**
- * Owns the in-process GGUF models (llama backend roles): creates their backends, loads them
+ * Owns the in-process models (llama roles, GGUF + mmproj multimodal roles, transformers.js roles): creates their backends, loads them
  * lazily (or at start with warm_up), keeps the sum of estimates under memory.budget_mb by
  * unloading least-recently-used `auto_unload: true` models (never pinned or busy ones),
  * unloads idle models after idle_unload_s, and disposes everything on stop. Roles on other
