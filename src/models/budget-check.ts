@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { addSemanticCheck } from '../config/semantics.js';
 import type { Config, ModelConfig } from '../config/schema/index.js';
-import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
+import { statSync } from 'node:fs';
+import { estimateModelMb, estimateMultimodalMb, summaryForEstimate } from './memory-estimate.js';
 
 /** Backends whose memory is on this machine: in-process ones, and servers on loopback. */
 function runsHere(spec: ModelConfig): boolean {
@@ -12,6 +13,15 @@ function runsHere(spec: ModelConfig): boolean {
 
 /** MB a pinned role holds: max_memory_mb, or the GGUF estimate when its file is given by absolute path and larger. */
 function pinnedMb(spec: ModelConfig, role: string): number {
+  if (spec.backend === 'llama' && spec.mmproj_file && path.isAbsolute(spec.gguf_file) && path.isAbsolute(spec.mmproj_file)) {
+    let mmproj: number | undefined;
+    try {
+      mmproj = statSync(spec.mmproj_file).size;
+    } catch {
+      mmproj = undefined;
+    }
+    return estimateMultimodalMb(spec, summaryForEstimate(spec.gguf_file), mmproj);
+  }
   if (spec.backend === 'llama' && path.isAbsolute(spec.gguf_file)) return estimateModelMb(role, spec, summaryForEstimate(spec.gguf_file));
   return spec.max_memory_mb;
 }

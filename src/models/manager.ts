@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Counter, Gauge } from 'prom-client';
 import { LlamaBackend } from '../backends/llama/backend.js';
+import { MultimodalBackend } from '../backends/multimodal/backend.js';
+import { mmprojPath } from '../backends/kinds.js';
 import { TransformersBackend } from '../backends/transformers/backend.js';
 import { checkModelFolder, locateModel, resolveTask } from '../backends/transformers/index.js';
 import { disposeSharedLlama } from '../backends/llama/runtime.js';
@@ -10,7 +12,7 @@ import type { Service } from '../core/lifecycle.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../log/logger.js';
 import type { GgufSummary } from './gguf-preflight.js';
-import { estimateModelMb, summaryForEstimate } from './memory-estimate.js';
+import { estimateModelMb, estimateMultimodalMb, summaryForEstimate } from './memory-estimate.js';
 import { modelsDir, resolveModelPath } from './paths.js';
 import { loadManifest } from './manifest.js';
 import { pullPlan } from './plan.js';
@@ -20,8 +22,8 @@ import './budget-check.js'; // registers the pinned-models budget rule with chec
 
 const MB = 1_048_576;
 
-/** An in-process model the manager loads, accounts, evicts and unloads (GGUF or transformers.js). */
-export type ManagedBackend = LlamaBackend | TransformersBackend;
+/** An in-process model the manager loads, accounts, evicts and unloads (GGUF, GGUF + mmproj, or transformers.js). */
+export type ManagedBackend = LlamaBackend | MultimodalBackend | TransformersBackend;
 
 /** One role as the bridge device, `sarai models list` and /metrics show it. */
 export interface ModelInfo {
@@ -64,7 +66,7 @@ export interface ModelManagerOptions {
 }
 
 /**
- * Owns the in-process GGUF models (llama backend roles): creates their backends, loads them
+ * Owns the in-process models (llama roles, GGUF + mmproj multimodal roles, transformers.js roles): creates their backends, loads them
  * lazily (or at start with warm_up), keeps the sum of estimates under memory.budget_mb by
  * unloading least-recently-used `auto_unload: true` models (never pinned or busy ones),
  * unloads idle models after idle_unload_s, and disposes everything on stop. Roles on other
@@ -93,10 +95,15 @@ export class ModelManager implements Service {
     this.registerMetrics();
     for (const [role, spec] of Object.entries(config.models)) {
       if (!spec.enabled || spec.backend !== 'llama') continue;
-      if (spec.mmproj_file) continue; // multimodal roles run in their own model host (src/backends/multimodal/)
       const modelPath = resolveModelPath(config, baseDir, spec);
       if (!modelPath) {
         log.error({ module: 'models', role }, `models.${role}.gguf_file is empty: the llama backend needs a GGUF file`);
+        continue;
+      }
+      if (spec.mmproj_file) {
+        // GGUF + mmproj: libmtmd in a model host process (src/backends/multimodal/), under the same gate
+        const mmproj = mmprojPath({ spec, modelsDir: modelsDir(config, baseDir) });
+        this.backends.set(role, new MultimodalBackend({ role, spec, modelPath, mmprojPath: mmproj, runtime: config.runtime, log, loadGate: (b, load) => this.gate(b, load) }));
         continue;
       }
       this.backends.set(
@@ -266,6 +273,7 @@ export class ModelManager implements Service {
 
   private estimateFor(b: ManagedBackend): number {
     if (b instanceof LlamaBackend) return this.estimateMb(b.role, b.spec, b.modelPath);
+    if (b instanceof MultimodalBackend) return estimateMultimodalMb(b.spec, this.summary(b.role, b.modelPath), fileBytes(b.mmprojPath));
     // transformers.js: the ONNX files' size (what the sessions hold), or max_memory_mb when larger
     const loadedMb = Math.ceil(b.measuredBytes() / MB);
     return Math.max(b.spec.max_memory_mb, loadedMb || this.onnxMb(b));
@@ -283,12 +291,17 @@ export class ModelManager implements Service {
   }
 
   private estimateMb(role: string, spec: ModelConfig, file: string | undefined): number {
+    return estimateModelMb(role, spec, this.summary(role, file));
+  }
+
+  /** The GGUF metadata an estimate needs, read once per load (undefined while the file is missing). */
+  private summary(role: string, file: string | undefined): GgufSummary | undefined {
     let summary = this.summaries.get(role);
     if (!summary) {
       summary = summaryForEstimate(file);
       if (summary) this.summaries.set(role, summary);
     }
-    return estimateModelMb(role, spec, summary);
+    return summary;
   }
 
   /** Serializes loads, evictions and idle unloads, so the budget arithmetic stays true. */
@@ -395,6 +408,15 @@ export class ModelManager implements Service {
     });
     this.evictionMetric = new Counter({ name: 'sarai_model_evictions_total', help: 'Models unloaded to stay under the memory budget', labelNames: ['role'], registers });
     this.loadMetric = new Counter({ name: 'sarai_model_loads_total', help: 'Model loads', labelNames: ['role'], registers });
+  }
+}
+
+/** Size of a file in bytes, or undefined while it is missing (the estimate then falls back to max_memory_mb). */
+function fileBytes(file: string): number | undefined {
+  try {
+    return statSync(file).size;
+  } catch {
+    return undefined;
   }
 }
 

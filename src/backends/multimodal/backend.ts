@@ -23,6 +23,8 @@ export interface MultimodalBackendOptions {
   mmprojPath: string;
   runtime: RuntimeConfig;
   log: Logger;
+  /** The model manager's load gate (memory budget, eviction); without it the role loads directly. */
+  loadGate?: (backend: MultimodalBackend, load: () => Promise<void>) => Promise<void>;
 }
 
 /** What one answer cost, for benches and logs (ms, tokens). */
@@ -49,6 +51,7 @@ export class MultimodalBackend implements Backend {
   private state: BackendHealth = { state: 'idle' };
   private disposed = false;
   private lifetime = new AbortController();
+  private lastUsedAt = 0;
 
   constructor(private readonly opts: MultimodalBackendOptions) {
     this.role = opts.role;
@@ -63,6 +66,33 @@ export class MultimodalBackend implements Backend {
 
   get isLoaded(): boolean {
     return this.host?.alive === true && this.support !== undefined;
+  }
+
+  get spec(): ModelConfig {
+    return this.opts.spec;
+  }
+
+  /** Absolute paths of the text GGUF and the projector (the manager's memory estimate reads them). */
+  get modelPath(): string {
+    return this.opts.modelPath;
+  }
+  get mmprojPath(): string {
+    return this.opts.mmprojPath;
+  }
+
+  /** Requests running or queued (the manager never evicts a busy role). */
+  get busy(): boolean {
+    return this.limiter.active > 0 || this.limiter.queued > 0;
+  }
+
+  /** ms since epoch of the last request start (0: never used). */
+  get lastUsed(): number {
+    return this.lastUsedAt;
+  }
+
+  /** The host's memory is not measured from here; the manager counts the GGUF-metadata estimate. */
+  measuredBytes(): number {
+    return 0;
   }
 
   /** The host's process id while it runs (tests, diagnostics). */
@@ -82,7 +112,8 @@ export class MultimodalBackend implements Backend {
   async start(signal?: AbortSignal): Promise<void> {
     this.assertLive();
     if (this.isLoaded) return;
-    this.loading ??= this.load().finally(() => {
+    const gate = this.opts.loadGate ?? ((_b, load) => load());
+    this.loading ??= gate(this, () => this.load()).finally(() => {
       this.loading = undefined;
     });
     return signal ? untilAborted(this.loading, signal) : this.loading;
@@ -127,6 +158,7 @@ export class MultimodalBackend implements Backend {
     if (!last || last.role !== 'user') throw new InputError(`${this.role}: the last message must be the user's turn`);
     const { signal, done, mapError } = callDeadline(this.role, this.opts.spec.timeout_s, this.lifetime.signal, req.signal);
     const started = Date.now();
+    this.lastUsedAt = started;
     let release: (() => void) | undefined;
     let host: ModelHost | undefined;
     let stopOnAbort: (() => void) | undefined;
