@@ -7,6 +7,12 @@ import { sniffImage, type ImageFormat } from './image-magic.js';
 
 /** Decompression-bomb guard: a small file may declare a huge canvas. */
 export const MAX_INPUT_PIXELS = 50_000_000;
+/** Smaller than this (px, either side) there is no scene to describe, and every such image hashes alike. */
+export const MIN_INPUT_SIDE = 8;
+
+function checkMinSide(width: number, height: number): void {
+  if (width < MIN_INPUT_SIDE || height < MIN_INPUT_SIDE) throw new InputError(`image of ${width}x${height} px is too small to describe (at least ${MIN_INPUT_SIDE}x${MIN_INPUT_SIDE})`);
+}
 
 export interface PrepareOptions {
   /** Longest side sent to the model (px): the model's `image_size`. */
@@ -58,7 +64,10 @@ export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise
     const header = format === 'jpeg' && opts.passThrough !== false ? jpegSize(bytes) : undefined;
     if (header && !header.progressive && Math.max(header.width, header.height) <= opts.maxSide) {
       const meta = await input.metadata();
-      if (fitsAsIs(meta, bytes.length, opts.maxSide)) return await passThrough(input, bytes, meta.width ?? 0, meta.height ?? 0);
+      if (fitsAsIs(meta, bytes.length, opts.maxSide)) {
+        checkMinSide(meta.width ?? 0, meta.height ?? 0);
+        return await passThrough(input, bytes, meta.width ?? 0, meta.height ?? 0);
+      }
     }
     // One decode (failOn 'truncated': a cut-off JPEG is an error, not a grey bottom half;
     // JPEG shrink-on-load makes it cheaper) to the small raw image, hashed in JS, then one
@@ -73,12 +82,14 @@ export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise
       .raw()
       .toBuffer({ resolveWithObject: true });
     const { width, height, channels } = small.info;
+    checkMinSide(width, height); // withoutEnlargement: a tiny input stays tiny
     const encoding = sharp(small.data, { raw: { width, height, channels } }).jpeg({ quality: opts.quality ?? 85, optimiseCoding: false }).toBuffer();
     encoding.catch(() => undefined); // awaited below; never an unhandled rejection if hashing throws
     const hash = dHashFromRaw(small.data, width, height, channels); // while libvips encodes
     const jpeg = await encoding;
     return { jpeg, width, height, format, hash, passedThrough: false };
   } catch (err) {
+    if (err instanceof InputError) throw err;
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new InputError(`cannot decode ${format.toUpperCase()} image: ${msg}`);
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MultimodalBackend } from '../../src/backends/multimodal/index.js';
 import { CAMERA_SEVERITIES } from '../../src/core/camera-schema.js';
@@ -60,6 +61,24 @@ describe.skipIf(!ready)('the bridge with an in-process omni role on libmtmd (rea
     const broken = t.app.ctx.backends.get('broken')?.backend;
     expect(broken?.health()).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/refused by libmtmd/) });
   }, 120_000);
+
+  it('images no model can take (1x1, 8000x8000) get a clear sarai/error before libmtmd; CMYK and alpha are converted and described; the bridge carries on', async () => {
+    const errorFor = (topic: string) => probe.waitFor((m) => m.topic === 'sarai/error' && json(m)['topic'] === topic, 60_000, `sarai/error for ${topic}`);
+    const tiny = await sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer();
+    await probe.publish('sarai/camera/porch/snapshot', tiny);
+    expect(json(await errorFor('sarai/camera/porch/snapshot'))['error']).toMatch(/1x1 px is too small/);
+    probe.clear();
+    const huge = await sharp({ create: { width: 8000, height: 8000, channels: 3, background: { r: 9, g: 9, b: 9 } } }).jpeg().toBuffer();
+    await probe.publish('sarai/camera/porch/snapshot', huge);
+    expect(json(await errorFor('sarai/camera/porch/snapshot'))['error']).toMatch(/pixel limit|too large|exceeds/i);
+    // a CMYK JPEG and a PNG with alpha are converted to sRGB JPEG and described by omni
+    const cmyk = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 250, g: 200, b: 10 } } }).jpeg().toColourspace('cmyk').toBuffer();
+    await probe.publish('sarai/camera/yard/snapshot', cmyk);
+    expect(json(await probe.waitForTopic('sarai/camera/yard/result', 90_000))).toMatchObject({ camera: 'yard', route: 'omni' });
+    const alpha = await sharp({ create: { width: 64, height: 64, channels: 4, background: { r: 10, g: 200, b: 90, alpha: 0.5 } } }).png().toBuffer();
+    await probe.publish('sarai/camera/shed/snapshot', alpha);
+    expect(json(await probe.waitForTopic('sarai/camera/shed/result', 90_000))).toMatchObject({ camera: 'shed', route: 'omni' });
+  }, 240_000);
 
   it('a WAV on sarai/voice/<sat>/audio goes through the real audio encoder (omni transcribes)', async () => {
     await probe.publish('sarai/voice/kitchen/audio', espeakWav('turn on the lights'));
