@@ -318,7 +318,7 @@ export class MqttBridge {
     return true;
   }
 
-  /** Like publish, but resolves when the broker acknowledged (QoS 1) or the write flushed. */
+  /** Like publish, but resolves when the broker acknowledged (QoS 1) or the write flushed; offline, once queued. */
   publishAsync(topic: string, payload: string | Buffer, opts: { retain?: boolean; qos?: 0 | 1 } = {}): Promise<void> {
     return new Promise((resolve) => {
       try {
@@ -330,10 +330,14 @@ export class MqttBridge {
       }
       if (!this.client) return resolve();
       this.metrics.messagesOut.inc({ kind: topic.split('/')[1] ?? 'other' });
+      const offline = !this.client.connected;
       this.client.publish(topic, payload, { retain: opts.retain ?? false, qos: opts.qos ?? 0 }, (err) => {
         if (err) this.log.warn({ module: 'mqtt', topic, err: errorMessage(err) }, 'publish failed');
         resolve();
       });
+      // Offline, mqtt.js queues it in order and sends it on reconnect; waiting for that PUBACK
+      // would hold start() (and the UI) for as long as the broker refuses us.
+      if (offline) resolve();
     });
   }
 

@@ -77,6 +77,33 @@ describe.skipIf(!ready)('MQTT credentials refused by the broker, then accepted a
     rmSync(broker.dir, { recursive: true, force: true });
   });
 
+  it('starts with the UI up when the very first login is refused, and connects once the password works', async () => {
+    broker.setUsers({ sarai: 'other', probe: 'probe' });
+    broker.reload();
+    const early = await Promise.race([
+      startTestApp({ mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'sarai', password: 'right', reconnect_max_ms: 1000 } }),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000)),
+    ]);
+    if (!early) {
+      broker.setUsers({ sarai: 'right', probe: 'probe' }); // let the stuck app in, so the next test starts clean
+      broker.reload();
+    }
+    expect(early, 'start() must finish while the broker refuses the login').toBeDefined();
+    const first = early as TestApp;
+    try {
+      const health = await fetch(`http://127.0.0.1:${first.app.ctx.http.port}/healthz`);
+      expect(health.status).toBe(503);
+      expect(first.app.ctx.mqtt.connected).toBe(false);
+      broker.setUsers({ sarai: 'right', probe: 'probe' });
+      broker.reload();
+      await expect.poll(() => first.app.ctx.mqtt.connected, { timeout: 30_000 }).toBe(true);
+    } finally {
+      broker.setUsers({ sarai: 'right', probe: 'probe' });
+      broker.reload();
+      await first.stop();
+    }
+  });
+
   it('keeps retrying with backoff after "Not authorized", says so in the log and bridge state, and reconnects once the password works', async () => {
     app = await startTestApp({ mqtt: { url: `mqtt://127.0.0.1:${broker.port}`, username: 'sarai', password: 'right', reconnect_max_ms: 1000 } });
     const mqtt = app.app.ctx.mqtt;
