@@ -80,6 +80,8 @@ async function handle(msg: HostRequest): Promise<void> {
       reply({ id: msg.id, kind: 'result', value: null });
       return;
     case 'crash':
+      // as a GGML_ASSERT does: name the cause on stderr, then abort (pipes are synchronous on Linux)
+      process.stderr.write('host-entry.ts: GGML_ASSERT(crash requested by a test) failed\n');
       process.abort();
   }
 }

@@ -27,13 +27,19 @@ export class ModelHost {
   private stopped?: ModelHostStoppedError;
   /** Resolves when the child has exited. */
   readonly exited: Promise<void>;
+  /** The end of llama.cpp's stderr: a GGML_ASSERT names its cause there, just before the abort. */
+  private stderrTail = '';
 
   constructor(readonly label: string) {
     this.child = startChild();
     this.child.on('message', (msg: HostReply) => this.onReply(msg));
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS);
+    });
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
-        this.stop(new ModelHostStoppedError(`${label}: the model host exited (${signal ? `signal ${signal}` : `code ${code}`}); llama.cpp aborted or the host was killed, the next call restarts it`));
+        const said = lastWords(this.stderrTail);
+        this.stop(new ModelHostStoppedError(`${label}: the model host exited (${signal ? `signal ${signal}` : `code ${code}`}); llama.cpp aborted or the host was killed, the next call restarts it${said ? `. Its last words: ${said}` : ''}`));
         resolve();
       });
     });
@@ -84,11 +90,24 @@ export class ModelHost {
   }
 }
 
+const STDERR_TAIL_CHARS = 4096;
+
+/**
+ * What stderr said last about the failure: the last line naming an assert or an error (a
+ * backtrace follows it), else the last few lines, on one line.
+ */
+function lastWords(tail: string): string {
+  const lines = tail.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  const cause = lines.findLast((l) => /GGML_ASSERT|GGML_ABORT|error|failed|terminate called/i.test(l));
+  return (cause ?? lines.slice(-3).join(' | ')).slice(-600);
+}
+
 /** From compiled JavaScript the entry is host-entry.js; from sources (tsx, vitest) tsx loads the .ts. */
 function startChild(): ChildProcess {
   const fromTs = import.meta.url.endsWith('.ts');
   const entry = fileURLToPath(new URL(fromTs ? './host-entry.ts' : './host-entry.js', import.meta.url));
   const execArgv = fromTs ? ['--import', import.meta.resolve('tsx')] : [];
-  // llama.cpp logs to stdout/stderr: keep it out of the bridge's log stream
-  return fork(entry, [], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'], serialization: 'advanced' });
+  // llama.cpp logs to stdout/stderr: keep it out of the bridge's log stream, but keep the end
+  // of stderr for the error that names why the host died
+  return fork(entry, [], { execArgv, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
 }
