@@ -6,7 +6,7 @@
  * 10 s (a 2 s MKV made by ffmpeg; where ffmpeg is missing, hand-made MKV bytes that end in a
  * clean sarai/error). sarai/error messages are tallied by source and cause.
  * Reports RSS, V8 heap, open file descriptors, SQLite size and p99 latency per input in the
- * first and the last window, and the change. The load generator runs in the same process (its
+ * first window after a warm-up (models load in it) and the last window, and the change. The load generator runs in the same process (its
  * share of RSS/heap is small and constant).
  *
  *   npx tsx bench/soak.ts                # 10 minutes
@@ -32,8 +32,12 @@ const arg = (name: string): string | undefined => {
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 const minutes = Number(arg('minutes') ?? 10);
+if (!(minutes > 0)) throw new Error(`--minutes must be a positive number, not ${arg('minutes') ?? ''}`);
+const loadAtStart = os.loadavg()[0] ?? 0;
 const durationMs = minutes * 60_000;
 const windowMs = Math.min(60_000, durationMs / 4); // first and last window compared
+// the first window starts after a warm-up as long: model loads and first-call JIT are not drift
+const warmupMs = windowMs;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-soak-'));
 tinyLlamaFile(path.join(tmp, 'tiny.gguf'));
@@ -134,31 +138,43 @@ await schedulerFor(app.app.ctx).scheduler.idle();
 samples.push(sample());
 
 const inWindow = (from: number, to: number) => done.filter((d) => d.at - t0 >= from && d.at - t0 < to);
-const p99 = (list: typeof done, kind: Kind) => {
+const p99ms = (list: typeof done, kind: Kind): { ms: number; n: number } | undefined => {
   const ms = list.filter((d) => d.kind === kind).map((d) => d.ms);
-  return ms.length ? `${percentile(ms, 99).toFixed(0)} ms (n=${ms.length})` : 'n/a';
+  return ms.length ? { ms: percentile(ms, 99), n: ms.length } : undefined;
 };
-const first = inWindow(0, windowMs);
+const first = inWindow(warmupMs, warmupMs + windowMs);
 const last = inWindow(durationMs - windowMs, durationMs + 1);
-const s0 = samples.find((s) => s.at - t0 >= windowMs / 2) ?? samples[0];
+// the start gauges: the first sample after the warm-up
+const s0 = samples.find((s) => s.at - t0 >= warmupMs) ?? samples[0];
 const s1 = samples.at(-1);
 if (!s0 || !s1) throw new Error('no samples');
-const pct = (a: number, b: number) => `${(((b - a) / a) * 100).toFixed(1)} %`;
+const change = (a: number, b: number) => (a === 0 ? (b === 0 ? 0 : Infinity) : ((b - a) / a) * 100);
+const pct = (c: number) => (Number.isFinite(c) ? `${c >= 0 ? '+' : ''}${c.toFixed(1)} %` : 'n/a');
+/** The issue's bar: flat within 5 % from start to end. */
+const flat = (c: number) => (Math.abs(c) <= 5 ? 'yes' : c > 0 ? 'no: grows' : 'no: falls');
+const rows: string[][] = [];
+const gauge = (name: string, a: number, b: number, digits: number) => {
+  const c = change(a, b);
+  rows.push([name, a.toFixed(digits), b.toFixed(digits), pct(c), flat(c)]);
+};
+gauge('RSS (MB)', s0.rssMb, s1.rssMb, 1);
+gauge('V8 heap used (MB)', s0.heapMb, s1.heapMb, 1);
+gauge('open fds', s0.fds, s1.fds, 0);
+gauge('SQLite (MB; the timeline grows to timeline.max_mb)', s0.sqliteMb, s1.sqliteMb, 2);
+for (const [kind, label] of [['snapshot', 'p99 snapshot -> result (ms)'], ['ask', 'p99 ask -> answer (ms)'], ['voice', 'p99 voice WAV -> response (ms)'], ['clip', 'p99 clip -> result or error (ms)']] as const) {
+  const a = p99ms(first, kind);
+  const b = p99ms(last, kind);
+  const c = a && b ? change(a.ms, b.ms) : NaN;
+  rows.push([label, a ? `${a.ms.toFixed(0)} (n=${a.n})` : 'n/a', b ? `${b.ms.toFixed(0)} (n=${b.n})` : 'n/a', pct(c), Number.isFinite(c) ? flat(c) : 'n/a']);
+}
 const t = schedulerFor(app.app.ctx).scheduler.counters.totals;
-printTable(
-  `Soak: ${minutes} min, 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load ${os.loadavg()[0]?.toFixed(1)}`,
-  ['measure', `start (${(windowMs / 1000).toFixed(0)} s window)`, 'end', 'change'],
-  [
-    ['RSS (MB)', s0.rssMb.toFixed(1), s1.rssMb.toFixed(1), pct(s0.rssMb, s1.rssMb)],
-    ['V8 heap used (MB)', s0.heapMb.toFixed(1), s1.heapMb.toFixed(1), pct(s0.heapMb, s1.heapMb)],
-    ['open fds', s0.fds, s1.fds, pct(s0.fds, s1.fds)],
-    ['SQLite (MB)', s0.sqliteMb.toFixed(2), s1.sqliteMb.toFixed(2), pct(s0.sqliteMb, s1.sqliteMb)],
-    ['p99 snapshot -> result', p99(first, 'snapshot'), p99(last, 'snapshot'), ''],
-    ['p99 ask -> answer', p99(first, 'ask'), p99(last, 'ask'), ''],
-    ['p99 voice WAV -> response', p99(first, 'voice'), p99(last, 'voice'), ''],
-    ['p99 clip -> result or error', p99(first, 'clip'), p99(last, 'clip'), ''],
-  ],
-);
+const title = `Soak: ${minutes} min, 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
+const header = ['measure', `start (${(warmupMs / 1000).toFixed(0)}-${((warmupMs + windowMs) / 1000).toFixed(0)} s)`, `end (last ${(windowMs / 1000).toFixed(0)} s)`, 'change', 'flat (<= 5 %)'];
+printTable(title, header, rows);
+// the same table in Markdown, for the README
+console.log(`\n${title}\n\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+console.log('');
 console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
 console.log('sarai/error messages by source and cause:');
 for (const [what, count] of errorsBy) console.log(`  ${count} x ${what}`);

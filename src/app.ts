@@ -72,7 +72,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       url: config.mqtt.url ?? '', // embedded: filled in once the broker has its port
       username: config.mqtt.username,
       password: config.mqtt.password,
-      ...connectionOptions(config.mqtt, resolveDir(loaded, config.data_dir), loaded.source, loaded.baseDir), // id, session, TLS
+      ...connectionOptions(config.mqtt, resolveDir(loaded, config.data_dir), loaded.source, loaded.baseDir, !!workerId), // id, session, TLS
       baseTopic: config.mqtt.base_topic,
       protocolVersion: broker ? 4 : 5,
       keepaliveS: config.mqtt.keepalive_s,

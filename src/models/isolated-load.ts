@@ -29,6 +29,29 @@ process.stdout.write('SARAI_PROBE_OK\\n');
 
 const verified = new Map<string, Promise<void>>();
 
+/**
+ * Load checks still running, with their temp folders. When the bridge exits (SIGTERM ends in
+ * process.exit) before a check is done, the child would go on loading a multi-GB file as an
+ * orphan and its folder would stay in /tmp: the exit hook kills and removes them (both sync).
+ */
+const running = new Map<import('node:child_process').ChildProcess, string>();
+let exitHookInstalled = false;
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+function killRunningChecks(): void {
+  for (const [child, dir] of running) {
+    // the whole group: node-llama-cpp starts a process of its own to test its binding
+    if (child.exitCode === null && child.signalCode === null && child.pid) killGroup(child.pid);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  running.clear();
+}
+
 export interface ProbeOptions {
   /** config.runtime.gpu */
   gpu: false | string;
@@ -64,14 +87,21 @@ function runChild(file: string, opts: ProbeOptions): Promise<void> {
     const child = spawn(process.execPath, [script, url, file, String(opts.gpu)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
+      detached: true, // its own process group, so a kill reaches what it started too
     });
+    running.set(child, dir);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', killRunningChecks);
+    }
+    child.once('close', () => running.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-8192);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const timer = setTimeout(() => child.pid && killGroup(child.pid), timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);
       reject(new BackendError(`${file}: could not start the isolated load check: ${err.message}`));

@@ -18,7 +18,7 @@ export function defaultClientId(baseTopic: string, dataDir: string): string {
 
 /**
  * What `MqttBridge` needs beyond the URL: the client id, the session (persistent on an external
- * broker; the embedded broker lives and dies with us, so a clean one there) and the TLS files,
+ * broker outside cluster mode; the embedded broker lives and dies with us, so a clean one there) and the TLS files,
  * read now so a missing file is a configuration error naming it, not a failed connect later.
  */
 export function connectionOptions(
@@ -26,8 +26,13 @@ export function connectionOptions(
   dataDir: string,
   configSource: string,
   baseDir: string,
+  clustered = false,
 ): Pick<MqttOptions, 'clientId' | 'sessionExpiryS' | 'tls'> {
   const external = !!mqtt.url;
+  // Cluster mode: brokers may route a shared subscription's messages to a member that is away
+  // but keeps its session (and hold them there until it comes back, or the session expires);
+  // a clean session lets the group's connected workers take everything instead.
+  const persistent = external && !clustered;
   const read = (key: 'ca_file' | 'cert_file' | 'key_file'): Buffer | undefined => {
     const file = mqtt[key];
     if (!file) return undefined;
@@ -45,7 +50,7 @@ export function connectionOptions(
   const tls = ca || cert || !mqtt.reject_unauthorized ? { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}), rejectUnauthorized: mqtt.reject_unauthorized } : undefined;
   return {
     clientId: mqtt.client_id || defaultClientId(mqtt.base_topic, dataDir),
-    sessionExpiryS: external ? mqtt.session_expiry_s : 0,
+    sessionExpiryS: persistent ? mqtt.session_expiry_s : 0,
     ...(tls ? { tls } : {}),
   };
 }

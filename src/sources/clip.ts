@@ -232,7 +232,9 @@ export class ClipSource implements Service {
           await this.analyse(camera, clip, req.kind === 'capture' ? req.id : undefined, signal);
           return 'completed';
         } catch (err) {
-          this.ctx.errors.report(this.name, from.origin, err);
+          // a stop (SIGTERM) kills ffmpeg: say so, not just "ffmpeg run aborted"
+          const stopping = this.lifetime.signal.aborted && !(err instanceof InputError);
+          this.ctx.errors.report(this.name, from.origin, stopping ? new Error(`the clip from camera ${camera} was not finished: SARAi is stopping (${errorMessage(err)})`) : err);
           if (err instanceof InputError) return 'rejected';
           throw err;
         }

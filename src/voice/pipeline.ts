@@ -109,7 +109,9 @@ export class VoicePipeline {
       const heard = await this.o.router.transcribe(input, signal);
       t.sttMs = heard.latencyMs;
       transcript = heard.value.text.trim();
-      this.o.mqtt.publish(this.o.mqtt.topic(`${base}/transcript`), transcript);
+      // QoS 1 (like camera results): queued across a broker restart; the spoken WAVs stay QoS 0,
+      // audio replayed late after a reconnect would answer a question nobody is waiting on
+      this.o.mqtt.publish(this.o.mqtt.topic(`${base}/transcript`), transcript, { qos: 1 });
       if (!transcript) throw new InputError('no speech recognized in the utterance');
       const limits = this.o.limits ?? DEFAULT_LIMITS;
       const speaker = new SpokenAnswer({
@@ -176,7 +178,7 @@ export class VoicePipeline {
   ): Promise<VoiceOutcome> {
     const response: VoiceResponse = { ...r, latency_ms: Date.now() - startedAt, tts_url: '', error: errorMessage(err) };
     this.o.errors.report('voice', this.o.mqtt.topic(inputTopic), err);
-    this.o.mqtt.publish(this.o.mqtt.topic(`voice/${r.satellite}/response`), JSON.stringify(response));
+    this.o.mqtt.publish(this.o.mqtt.topic(`voice/${r.satellite}/response`), JSON.stringify(response), { qos: 1 });
     await this.o.bus.emit('voice.response', response);
     t.totalMs = response.latency_ms;
     return { response, timings: t };
@@ -208,7 +210,7 @@ export class VoicePipeline {
     t.totalMs = Date.now() - completedAt;
     t.overheadMs = Math.max(0, t.totalMs - t.sttMs - t.answerMs - t.ttsMs);
     const response: VoiceResponse = { ...r, latency_ms: t.totalMs, tts_url: url };
-    this.o.mqtt.publish(this.o.mqtt.topic(`${base}/response`), JSON.stringify(response));
+    this.o.mqtt.publish(this.o.mqtt.topic(`${base}/response`), JSON.stringify(response), { qos: 1 });
     this.roundtrip.observe(t.totalMs / 1000);
     this.overhead.observe(t.overheadMs / 1000);
     this.o.log.info({ module: 'voice', satellite: r.satellite, route: r.route, latency_ms: t.totalMs, overhead_ms: t.overheadMs }, 'voice response');

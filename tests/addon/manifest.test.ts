@@ -76,6 +76,7 @@ function sample(key: string, type: string): unknown {
   if (key === 'mqtt_url') return 'mqtt://192.168.1.5:1883';
   if (key === 'quiet_hours') return '23:00-07:00';
   if (key === 'models_dir') return '/share/sarai/models';
+  if (key.startsWith('mqtt_') && key.endsWith('_file')) return `/ssl/sarai/${key}.pem`;
   throw new Error(`no sample for ${key}: ${type}`);
 }
 
@@ -124,6 +125,9 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
     }
     // the models_dir option is validated to live under /data or /share: /share must be mapped writable
     expect(map).toContainEqual({ type: 'share', read_only: false });
+    // the mqtt_*_file options name PEM files under /ssl (read-only is enough), /share or /data
+    expect(map).toContainEqual({ type: 'ssl', read_only: true });
+    for (const k of ['mqtt_ca_file', 'mqtt_cert_file', 'mqtt_key_file']) expect(String(schema[k])).toContain('(ssl|share|data)');
   });
 
   it('services, discovery and ports are well formed', () => {
@@ -172,6 +176,7 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
     expect(cfg.models['omni']?.url).toBe('http://192.168.1.30:8080/v1');
     expect(cfg.models['expert']?.model).toBe('solar:10.7b');
     expect(cfg.memory.budget_mb).toBe(12000);
+    expect(cfg.mqtt).toMatchObject({ ca_file: '/ssl/sarai/mqtt_ca_file.pem', cert_file: '/ssl/sarai/mqtt_cert_file.pem', key_file: '/ssl/sarai/mqtt_key_file.pem', session_expiry_s: 8 });
     expect(cfg.cameras['front_door']?.clip_on_motion).toBe(true);
     expect(cfg.satellites['kitchen']?.media_player).toBe('media_player.kitchen');
     // the shipped options alone (a fresh install) are a valid config too

@@ -4,6 +4,8 @@ export interface Received {
   topic: string;
   payload: Buffer;
   retain: boolean;
+  /** The QoS it was delivered at: min(publisher's, the probe's subscription QoS 1). */
+  qos: 0 | 1 | 2;
 }
 
 /**
@@ -15,7 +17,7 @@ export class MqttProbe {
   private waiters: { pred: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
-      const m = { topic, payload, retain: packet.retain };
+      const m = { topic, payload, retain: packet.retain, qos: packet.qos };
       this.messages.push(m);
       this.waiters = this.waiters.filter((w) => {
         if (!w.pred(m)) return true;

@@ -75,6 +75,9 @@ describe.skipIf(!ready)('voice over MQTT through real mosquitto (tiny ONNX ASR, 
     expect(response).toMatchObject({ satellite, transcript: models.asrText, text: `you said ${models.asrText}`, route: 'tiny', model: 'template' });
     expect(response['error']).toBeUndefined();
     expect(response['latency_ms']).toBeGreaterThan(0);
+    // transcript and response are results (QoS 1, queued across a broker restart); the WAV is not
+    expect([transcript.qos, tts.qos]).toEqual([1, 0]);
+    expect(probe.messages.find((m) => m.topic === `sarai/voice/${satellite}/response`)?.qos).toBe(1);
     // the URL serves exactly the published audio
     const url = String(response['tts_url']);
     expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${t.app.ctx.http.port}/media/tts/[A-Za-z0-9_-]{32}\\.wav$`));

@@ -7,10 +7,10 @@ export const MqttSection = Section({
   password: Type.String({ default: '', description: 'broker password (never logged)' }),
   client_id: Type.String({ default: '', description: 'empty: sarai_<base_topic>_<hash of host and data_dir>, stable across restarts (a persistent session needs it)' }),
   session_expiry_s: Type.Integer({
-    default: 0,
+    default: 86_400,
     minimum: 0,
     maximum: 4_294_967_295,
-    description: 'external broker: keep the session (subscriptions, queued QoS 1 inputs) this long (s) while SARAi is away, e.g. 86400; 0: a clean session each connect',
+    description: 'external broker: keep the session (subscriptions, queued QoS 1 inputs) this long (s) while SARAi is away (the embedded broker and cluster mode: always a clean session); 0: a clean session each connect',
   }),
   ca_file: Type.String({ default: '', description: 'mqtts://: PEM file of the CA that signed the broker certificate (empty: the system CAs)' }),
   cert_file: Type.String({ default: '', description: 'mqtts://: PEM client certificate, for brokers that require one (with key_file)' }),
