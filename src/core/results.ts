@@ -1,7 +1,19 @@
 /** What the bridge publishes; the JSON shapes are the external contract in DESIGN.md. */
 
 export type Severity = 'none' | 'low' | 'medium' | 'high';
-export type EventType = 'person' | 'vehicle' | 'animal' | 'package' | 'other';
+/** `sound`: only on sound alerts (audio_events), never on a camera result. */
+export type EventType = 'person' | 'vehicle' | 'animal' | 'package' | 'other' | 'sound';
+
+/** A sound event: the configured sound id, the model label that matched, and how the audio was. */
+export interface SoundHeard {
+  /** The model's label name (e.g. "Glass"). */
+  model_label: string;
+  score: number;
+  /** Part of the audio was at full scale: the score may be less reliable. */
+  clipped: boolean;
+  /** Loudest window's RMS level, dBFS. */
+  level_dbfs: number;
+}
 
 /** sarai/camera/<camera>/result */
 export interface CameraResult {
@@ -46,7 +58,8 @@ export interface CameraAlert {
   event_id: string;
   phase: 'detected' | 'described';
   camera: string;
-  source: CameraResult['source'];
+  /** `rtsp`: a sound heard on the camera's live RTSP audio (cameras.<id>.sound_rtsp). */
+  source: CameraResult['source'] | 'rtsp';
   /** The alert rules' verdict: from the source's own label at `detected`, from the result at `described`. */
   alert: boolean;
   severity: Severity;
@@ -60,6 +73,8 @@ export interface CameraAlert {
   result_id?: string;
   /** described: the text is ours, not the model's (failure, timeout, unreadable image, same scene). */
   fallback?: boolean;
+  /** event_type `sound`: what the audio_events model heard (label = the sound id). */
+  sound?: SoundHeard;
   /** ms from intake to this phase's publish request. */
   latency_ms: number;
   ts: string;
