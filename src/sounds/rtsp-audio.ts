@@ -76,6 +76,10 @@ export class RtspAudioService implements Service {
     }
     const cams = this.cameras();
     if (cams.length === 0) return;
+    if (this.ctx.config.cluster.group) {
+      // no leader election in a group: every worker with sound_rtsp listens and alerts
+      this.ctx.log.warn({ module: this.name, group: this.ctx.config.cluster.group }, 'sound_rtsp in a cluster group: every worker that has it listens; set it in one worker\'s config only');
+    }
     let legacy = false;
     try {
       const found = await locateFfmpeg({ configPath: this.ctx.config.clip.ffmpeg_path });
