@@ -54,6 +54,8 @@ export class RtspAudioService implements Service {
   private readonly lifetime = new AbortController();
   private readonly loops: Promise<void>[] = [];
   readonly stats = new Map<string, StreamStats>();
+  /** camera -> the last classification error reported (not repeated every window) */
+  private readonly lastError = new Map<string, string>();
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -172,11 +174,24 @@ export class RtspAudioService implements Service {
     }
   }
 
+  /**
+   * One window through the listener. A failing model fails every window (one each window_s):
+   * its error is reported once, again only when it changes or after a window succeeded.
+   */
   private async classify(camera: string, samples: Float32Array): Promise<void> {
     try {
       await soundListenerFor(this.ctx).listen(camera, { sampleRate: RTSP_AUDIO_RATE, samples }, 'rtsp', this.lifetime.signal);
+      this.lastError.delete(camera);
     } catch (err) {
-      if (!this.lifetime.signal.aborted) this.ctx.errors.report(this.name, `rtsp:${camera}`, err);
+      if (this.lifetime.signal.aborted) return;
+      // countdowns ("probe in 3 s") differ from window to window: compare without numbers
+      const msg = errorMessage(err).replace(/\d+/g, '#');
+      if (this.lastError.get(camera) === msg) {
+        this.ctx.log.debug({ module: this.name, camera, err: errorMessage(err) }, 'window not classified (same error as before)');
+        return;
+      }
+      this.lastError.set(camera, msg);
+      this.ctx.errors.report(this.name, `rtsp:${camera}`, err);
     }
   }
 }

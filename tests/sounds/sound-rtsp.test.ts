@@ -85,6 +85,31 @@ describe.skipIf(!ready)('live sound events from RTSP audio (GStreamer camera, ff
     expect(alerts('shed')).toEqual([]);
   }, 40_000);
 
+  it('a broken audio_events model is reported once, not once per window, and the stream keeps being read', async () => {
+    // a second bridge (base topic sarai2) whose audio_events folder does not exist
+    const probe2 = await MqttProbe.connect(broker.url, ['sarai2/error']);
+    const broken = await startTestApp({
+      mqtt: { url: broker.url, base_topic: 'sarai2' },
+      models: { audio_events: { backend: 'transformers', model: path.join(tmp.dir, 'missing') } },
+      audio_events: { window_s: 1, rtsp_retry_s: 1 },
+      clip: { socket_timeout_s: 3 },
+      cameras: { barn: { rtsp_url: camera.url('av', true), sounds: ['smoke_alarm'], sound_rtsp: true } },
+    });
+    try {
+      const reports = (): ErrorReport[] => probe2.messages.map((m) => JSON.parse(m.payload.toString()) as ErrorReport).filter((e) => e.topic === 'rtsp:barn');
+      // two sessions of the 5 s stream: about 8 windows of 1 s, each failing
+      await probe2.waitFor(() => reports().filter((e) => /ended/.test(e.error)).length >= 2, 40_000, 'two ended sessions');
+      const modelErrors = reports().filter((e) => !/ended/.test(e.error));
+      expect(modelErrors.length).toBeGreaterThanOrEqual(1);
+      expect(modelErrors.length).toBeLessThanOrEqual(2);
+      expect(modelErrors[0]?.error).toMatch(/audio_events: model folder .*missing does not exist/);
+      expect(broken.logs.lines.filter((l) => l['msg'] === 'window not classified (same error as before)').length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await broken.stop();
+      await probe2.close();
+    }
+  }, 60_000);
+
   it('the yard stream runs as an ffmpeg child while listening (afterAll: none is left after stop)', async () => {
     const until = Date.now() + 10_000;
     while (childPids('ffmpeg').length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
