@@ -12,7 +12,8 @@ const FULL_SCALE = 0.999;
 export function measureLevel(samples: Float32Array): WindowLevel {
   let sum = 0;
   let clipped = 0;
-  for (const x of samples) {
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i] ?? 0;
     sum += x * x;
     if (Math.abs(x) >= FULL_SCALE) clipped++;
   }
