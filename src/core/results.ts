@@ -6,6 +6,8 @@ export type EventType = 'person' | 'vehicle' | 'animal' | 'package' | 'other' | 
 
 /** A sound event: the configured sound id, the model label that matched, and how the audio was. */
 export interface SoundHeard {
+  /** The audio_events model (its configured name). */
+  model: string;
   /** The model's label name (e.g. "Glass"). */
   model_label: string;
   score: number;
@@ -31,7 +33,8 @@ export interface CameraResult {
   model: string;
   latency_ms: number;
   ts: string;
-  source: 'mqtt' | 'frigate' | 'homeassistant' | 'clip' | 'api';
+  /** `rtsp`: a sound heard on a camera's live RTSP audio (cameras.<id>.sound_rtsp; timeline rows of sound events). */
+  source: 'mqtt' | 'frigate' | 'homeassistant' | 'clip' | 'api' | 'rtsp';
   label?: string;
   zones?: string[];
   frigate_event_id?: string;
@@ -58,8 +61,7 @@ export interface CameraAlert {
   event_id: string;
   phase: 'detected' | 'described';
   camera: string;
-  /** `rtsp`: a sound heard on the camera's live RTSP audio (cameras.<id>.sound_rtsp). */
-  source: CameraResult['source'] | 'rtsp';
+  source: CameraResult['source'];
   /** The alert rules' verdict: from the source's own label at `detected`, from the result at `described`. */
   alert: boolean;
   severity: Severity;

@@ -60,7 +60,9 @@ export class SoundListener {
       }
       const clipped = level.clippedFraction >= cfg.clipping_fraction;
       if (clipped) report.clipped++;
+      let model = SOUND_ROLE;
       const scores = await this.ctx.backends.invoke(SOUND_ROLE, signal, (b, s) => {
+        model = b.model;
         if (!b.classifyAudio) throw new BackendError(`${SOUND_ROLE}: ${b.model} (${b.kind}) cannot classify sounds; use a transformers audio-classification model`);
         return b.classifyAudio({ sampleRate: audio.sampleRate, samples: window }, s);
       }, 'classify_audio');
@@ -70,7 +72,7 @@ export class SoundListener {
         const severity = cfg.sounds[m.sound]?.severity ?? 'medium';
         best.set(m.sound, {
           sound: m.sound, severity,
-          heard: { model_label: m.modelLabel, score: round3(m.score), clipped, level_dbfs: Math.round(level.rmsDbfs * 10) / 10 },
+          heard: { model, model_label: m.modelLabel, score: round3(m.score), clipped, level_dbfs: Math.round(level.rmsDbfs * 10) / 10 },
         });
       }
     }

@@ -33,7 +33,7 @@ function setup(quietInside: boolean) {
 }
 
 const finding = (sound: string, severity: SoundFinding['severity']): SoundFinding => ({
-  sound, severity, heard: { model_label: sound === 'crying' ? 'Baby cry, infant cry' : 'Smoke detector, smoke alarm', score: 0.8, clipped: false, level_dbfs: -20 },
+  sound, severity, heard: { model: 'AST', model_label: sound === 'crying' ? 'Baby cry, infant cry' : 'Smoke detector, smoke alarm', score: 0.8, clipped: false, level_dbfs: -20 },
 });
 
 describe('sound alerts: the camera alert rules and cooldown', () => {

@@ -120,6 +120,16 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
     expect((await probe.waitForTopic('sarai/camera/garden/alert')).payload.toString()).toBe('ON');
     // the description of the frames still comes, from the vision role
     expect(probe.find((m) => m.topic === 'sarai/camera/garden/result')).toBeDefined();
+    // and the sound is a timeline row (history questions, the dashboard): no snapshot
+    const base = `http://127.0.0.1:${app.app.ctx.http.port}`;
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && !row; i++) {
+      const body = (await (await fetch(`${base}/api/events/${detected?.event_id ?? ''}`)).json()) as Record<string, unknown>;
+      if (body['id'] === detected?.event_id) row = body;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(row).toMatchObject({ camera: 'garden', event_type: 'sound', objects: ['glass'], label: 'glass', alert: true, severity: 'high', source: 'clip', route: 'sound:clip', snapshot_url: null, summary: described?.summary });
+    expect(String(row?.['model'])).toBe('sounds');
   }, 40_000);
 
   it('a sound the camera does not listen for raises nothing (hall listens for scream only)', async () => {
