@@ -1,3 +1,4 @@
+import { Counter } from 'prom-client';
 import type { Audio } from '../backends/types.js';
 import { cameraSettings } from '../camera/settings.js';
 import { perContext, type AppContext } from '../core/context.js';
@@ -29,9 +30,16 @@ export interface ListenReport {
  */
 export class SoundListener {
   readonly alerts: SoundAlerts;
+  /** Windows by camera and outcome: silent (skipped), classified, dropped (live audio, model behind). */
+  readonly windows: Counter<'camera' | 'outcome'>;
+  /** Sounds heard by camera, sound id and outcome: announced, or held back by the cooldown. */
+  readonly heard: Counter<'camera' | 'sound' | 'outcome'>;
 
   constructor(private readonly ctx: AppContext) {
     this.alerts = new SoundAlerts(ctx);
+    const registers = [ctx.metrics.registry];
+    this.windows = new Counter({ name: 'sarai_sound_windows_total', help: 'Audio windows of cameras that listen for sounds, by outcome', labelNames: ['camera', 'outcome'], registers });
+    this.heard = new Counter({ name: 'sarai_sound_events_total', help: 'Sounds heard over their threshold, announced or held back by the cooldown', labelNames: ['camera', 'sound', 'outcome'], registers });
   }
 
   /** Sound ids the camera listens for; [] when none or the role is absent. */
@@ -56,6 +64,7 @@ export class SoundListener {
       const level = measureLevel(window);
       if (!(level.rmsDbfs >= cfg.silence_dbfs)) {
         report.silent++;
+        this.windows.inc({ camera, outcome: 'silent' });
         continue;
       }
       const clipped = level.clippedFraction >= cfg.clipping_fraction;
@@ -66,6 +75,7 @@ export class SoundListener {
         if (!b.classifyAudio) throw new BackendError(`${SOUND_ROLE}: ${b.model} (${b.kind}) cannot classify sounds; use a transformers audio-classification model`);
         return b.classifyAudio({ sampleRate: audio.sampleRate, samples: window }, s);
       }, 'classify_audio');
+      this.windows.inc({ camera, outcome: 'classified' });
       for (const m of matchSounds(scores, cfg.sounds, wanted)) {
         const prev = best.get(m.sound);
         if (prev && prev.heard.score >= m.score) continue;
@@ -78,7 +88,11 @@ export class SoundListener {
     }
     report.findings = [...best.values()].sort((a, b) => b.heard.score - a.heard.score);
     const cam = cameraSettings(this.ctx.config, camera);
-    for (const f of report.findings) if (await this.alerts.raise(cam, from, f, acceptedAt)) report.announced++;
+    for (const f of report.findings) {
+      const announced = await this.alerts.raise(cam, from, f, acceptedAt);
+      if (announced) report.announced++;
+      this.heard.inc({ camera, sound: f.sound, outcome: announced ? 'announced' : 'cooldown' });
+    }
     this.ctx.log.debug({ module: 'sounds', camera, from, ...report, findings: report.findings.map((f) => f.sound) }, 'listened');
     return report;
   }

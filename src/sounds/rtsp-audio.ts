@@ -136,7 +136,13 @@ export class RtspAudioService implements Service {
     const windowBytes = Math.round(this.ctx.config.audio_events.window_s * RTSP_AUDIO_RATE) * 2;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    const queue = new WindowQueue((samples) => this.classify(camera, samples), () => stats.dropped++);
+    const queue = new WindowQueue(
+      (samples) => this.classify(camera, samples),
+      () => {
+        stats.dropped++;
+        soundListenerFor(this.ctx).windows.inc({ camera, outcome: 'dropped' });
+      },
+    );
     try {
       if (dir) {
         const path = join(dir, 'camera.ffconcat');

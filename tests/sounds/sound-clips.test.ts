@@ -150,6 +150,11 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
     const quiet = await listener.listen('garden', { sampleRate: 16_000, samples: noise }, 'clip');
     expect(quiet).toMatchObject({ windows: 1, silent: 0, findings: [] });
     expect(probe.messages.filter((m) => m.topic === 'sarai/error')).toEqual([]);
+    // /metrics counts the windows: silence skipped, the quiet one classified
+    const metrics = await (await fetch(`http://127.0.0.1:${app.app.ctx.http.port}/metrics`)).text();
+    expect(metrics).toMatch(/sarai_sound_windows_total\{camera="garden",outcome="silent"\} [1-9]/);
+    expect(metrics).toMatch(/sarai_sound_windows_total\{camera="garden",outcome="classified"\} [1-9]/);
+    expect(metrics).toMatch(/sarai_sound_events_total\{camera="garden",sound="glass",outcome="announced"\} [1-9]/);
   }, 60_000);
 
   it('clipping audio is still classified and the event says the audio was clipping', async () => {
