@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CameraAlert, ErrorReport } from '../../src/core/results.js';
 import { soundListenerFor } from '../../src/sounds/index.js';
 import { tempDir } from '../camera/helpers.js';
+import { HaServer } from '../fixtures/ha-server.js';
 import { makeTinyCaptioner, makeTinySoundClassifier } from '../fixtures/onnx/index.js';
 import { readRetained } from '../camera/helpers.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -42,6 +43,7 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
   let broker: Mosquitto;
   let app: TestApp;
   let probe: MqttProbe;
+  let ha: HaServer;
   const clips: Record<string, Buffer> = {};
 
   beforeAll(async () => {
@@ -56,9 +58,12 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
     clips['clipping'] = clip(tmp.dir, 'clipping', 'sine=frequency=440:sample_rate=16000,volume=30');
     clips['mute'] = clip(tmp.dir, 'mute', undefined);
     broker = await startMosquitto();
+    ha = new HaServer({ token: 'ha-token' });
+    await ha.start();
     probe = await MqttProbe.connect(broker.url, ['sarai/#']);
     app = await startTestApp({
       mqtt: { url: broker.url },
+      homeassistant: { url: ha.url, token: 'ha-token' },
       models: {
         vision: { backend: 'transformers', model: captioner.dir },
         audio_events: { backend: 'transformers', model: sounds.dir },
@@ -67,15 +72,19 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
       audio_events: { silence_dbfs: -60 },
       cameras: {
         garden: { name: 'Garden', sounds: ['glass', 'scream'], cooldown_s: 0 },
-        hall: { name: 'Hall', sounds: ['scream'], cooldown_s: 0 },
+        // hall's motion entity only makes the bridge subscribe on the HA websocket (a sign it is connected)
+        hall: { name: 'Hall', sounds: ['scream'], cooldown_s: 0, camera_entity: 'camera.hall', motion_entity: 'binary_sensor.hall_motion' },
         porch: { name: 'Porch', sounds: ['glass'], cooldown_s: 3600 },
       },
     });
+    // sarai_alert reaches HA over its websocket once the bridge is connected and authenticated
+    await ha.waitUntil(() => ha.subscribers >= 1, 10_000, 'bridge subscribed on the HA websocket');
   }, 60_000);
 
   afterAll(async () => {
     await probe?.close();
     await app?.stop();
+    await ha?.stop();
     await broker?.stop();
     await tmp?.cleanup();
   });
@@ -130,6 +139,14 @@ describe.skipIf(!ready)('sound events from clips (mosquitto, ffmpeg, transformer
     }
     expect(row).toMatchObject({ camera: 'garden', event_type: 'sound', objects: ['glass'], label: 'glass', alert: true, severity: 'high', source: 'clip', route: 'sound:clip', snapshot_url: null, summary: described?.summary });
     expect(String(row?.['model'])).toBe('sounds');
+    // Home Assistant got both phases as sarai_alert events, with the sound
+    await ha.waitUntil(() => ha.firedEvents.filter((e) => e.event_data['event_id'] === detected?.event_id).length >= 2, 10_000, 'sarai_alert in HA');
+    const fired = ha.firedEvents.filter((e) => e.event_data['event_id'] === detected?.event_id);
+    expect(fired.map((e) => [e.event_type, e.event_data['phase'], e.event_data['event_type'], e.event_data['label']])).toEqual([
+      ['sarai_alert', 'detected', 'sound', 'glass'],
+      ['sarai_alert', 'described', 'sound', 'glass'],
+    ]);
+    expect(fired[1]?.event_data['sound']).toMatchObject({ model_label: 'Glass' });
   }, 40_000);
 
   it('a sound the camera does not listen for raises nothing (hall listens for scream only)', async () => {
