@@ -16,6 +16,7 @@ import { connectionOptions } from './mqtt/connection-options.js';
 import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
+import { soundsFeature } from './sounds/index.js';
 import { timelineFeature } from './publishers/timeline/index.js';
 import { frigateDescriptionsFeature } from './publishers/frigate/description-writer.js';
 import { frigateFeature } from './sources/frigate/index.js';
@@ -39,6 +40,7 @@ const FEATURES: Feature[] = [
   (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
+  (ctx) => soundsFeature(ctx), // sound events: live RTSP audio of cameras with sound_rtsp (clip audio: ClipSource)
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)
   (ctx) => frigateDescriptionsFeature(ctx), // descriptions written back to Frigate's events (frigate.api_url)
   (ctx) => homeAssistantFeature(ctx), // HA websocket: motion -> camera_proxy snapshot, sarai_result/sarai_alert events

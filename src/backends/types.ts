@@ -4,7 +4,7 @@
  * (src/backends/registry.ts) maps config roles to backend instances; the router picks one.
  */
 
-export type Capability = 'text' | 'image' | 'video' | 'audio_in' | 'audio_out' | 'embedding' | 'json_schema';
+export type Capability = 'text' | 'image' | 'video' | 'audio_in' | 'audio_out' | 'embedding' | 'json_schema' | 'audio_events';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -40,6 +40,12 @@ export interface GenerateResult {
   model: string;
   tokens: number;
   latencyMs: number;
+}
+
+/** One model label's score for a window of audio (sigmoid or softmax, 0-1). */
+export interface SoundScore {
+  label: string;
+  score: number;
 }
 
 export interface TranscribeResult {
@@ -79,6 +85,8 @@ export interface Backend {
   embed?(texts: string[], signal?: AbortSignal): Promise<Float32Array[]>;
   transcribe?(audio: Audio, signal?: AbortSignal): Promise<TranscribeResult>;
   synthesize?(text: string, signal?: AbortSignal): Promise<SynthesizeResult>;
+  /** Sound-event scores (0-1) per model label for one window of audio (audio-classification models). */
+  classifyAudio?(audio: Audio, signal?: AbortSignal): Promise<SoundScore[]>;
   /** Frees models, closes connections. Using it afterwards throws DisposedError. */
   dispose(): Promise<void>;
 }

@@ -12,6 +12,8 @@ function listToRecord(list: unknown, key: string): unknown {
   for (const item of list) {
     if (!isObj(item)) continue;
     const { id, ...rest } = item;
+    // a camera's sounds: the add-on form has no list inside a list item, so "glass, scream"
+    if (typeof rest['sounds'] === 'string') rest['sounds'] = rest['sounds'].split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     out[typeof id === 'string' ? id : `invalid_${key}_id_${String(id)}`] = rest;
   }
   return out;
@@ -49,6 +51,7 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   models_dir: ['models_dir'],
   timeline_retention_days: ['timeline', 'retention_days'],
   timeline_max_mb: ['timeline', 'max_mb'],
+  sound_events_enabled: ['models', 'audio_events', 'enabled'],
   wyoming_enabled: ['wyoming', 'enabled'],
   tts_public_url: ['http', 'public_url'],
 };

@@ -40,6 +40,19 @@ const checks: Check[] = [
     const w = c.wyoming;
     return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
   },
+  (c) => {
+    // sound events: a camera's sounds must be defined, and something must classify them
+    const out: string[] = [];
+    const role = c.models['audio_events'];
+    for (const [id, cam] of Object.entries(c.cameras)) {
+      for (const s of cam.sounds) {
+        if (!(s in c.audio_events.sounds)) out.push(`cameras.${id}.sounds: unknown sound ${s}; define it under audio_events.sounds (${Object.keys(c.audio_events.sounds).join(', ') || 'none defined'})`);
+      }
+      if (cam.sounds.length > 0 && !role?.enabled) out.push(`cameras.${id}.sounds: needs an enabled models.audio_events role (an audio-classification model)`);
+      if (cam.sound_rtsp && !cam.rtsp_url) out.push(`cameras.${id}.sound_rtsp: needs cameras.${id}.rtsp_url`);
+    }
+    return out;
+  },
 ];
 
 export function addSemanticCheck(check: Check): void {

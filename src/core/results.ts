@@ -1,7 +1,21 @@
 /** What the bridge publishes; the JSON shapes are the external contract in DESIGN.md. */
 
 export type Severity = 'none' | 'low' | 'medium' | 'high';
-export type EventType = 'person' | 'vehicle' | 'animal' | 'package' | 'other';
+/** `sound`: only on sound alerts (audio_events), never on a camera result. */
+export type EventType = 'person' | 'vehicle' | 'animal' | 'package' | 'other' | 'sound';
+
+/** A sound event: the configured sound id, the model label that matched, and how the audio was. */
+export interface SoundHeard {
+  /** The audio_events model (its configured name). */
+  model: string;
+  /** The model's label name (e.g. "Glass"). */
+  model_label: string;
+  score: number;
+  /** Part of the audio was at full scale: the score may be less reliable. */
+  clipped: boolean;
+  /** Loudest window's RMS level, dBFS. */
+  level_dbfs: number;
+}
 
 /** sarai/camera/<camera>/result */
 export interface CameraResult {
@@ -19,7 +33,8 @@ export interface CameraResult {
   model: string;
   latency_ms: number;
   ts: string;
-  source: 'mqtt' | 'frigate' | 'homeassistant' | 'clip' | 'api';
+  /** `rtsp`: a sound heard on a camera's live RTSP audio (cameras.<id>.sound_rtsp; timeline rows of sound events). */
+  source: 'mqtt' | 'frigate' | 'homeassistant' | 'clip' | 'api' | 'rtsp';
   label?: string;
   zones?: string[];
   frigate_event_id?: string;
@@ -60,6 +75,8 @@ export interface CameraAlert {
   result_id?: string;
   /** described: the text is ours, not the model's (failure, timeout, unreadable image, same scene). */
   fallback?: boolean;
+  /** event_type `sound`: what the audio_events model heard (label = the sound id). */
+  sound?: SoundHeard;
   /** ms from intake to this phase's publish request. */
   latency_ms: number;
   ts: string;

@@ -17,6 +17,7 @@ import { CAMERA_FILTER, isCameraInput, levelsBelow } from '../mqtt/input-topics.
 import { checkId } from '../mqtt/topics.js';
 import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
+import { soundListenerFor } from '../sounds/listener.js';
 import type { JobOutcome } from '../scheduler/job.js';
 
 /** What a clip message asks for. */
@@ -229,7 +230,10 @@ export class ClipSource implements Service {
         const signal = AbortSignal.any([jobSignal, this.lifetime.signal]);
         try {
           const clip = req.kind === 'capture' ? await capture.capture(rtspUrl, seconds, signal) : await capture.extract(bytes, signal);
+          // sounds are announced while the model describes the frames: alert first, words after
+          const heard = this.listen(camera, clip, from.origin, signal);
           await this.analyse(camera, clip, req.kind === 'capture' ? req.id : undefined, signal);
+          await heard;
           return 'completed';
         } catch (err) {
           // a stop (SIGTERM) kills ffmpeg: say so, not just "ffmpeg run aborted"
@@ -240,6 +244,22 @@ export class ClipSource implements Service {
         }
       },
     });
+  }
+
+  /** The clip's sound, for the sounds the camera listens for (cameras.<id>.sounds); never throws. */
+  private async listen(camera: string, clip: Clip, origin: string, signal: AbortSignal): Promise<void> {
+    const sounds = soundListenerFor(this.ctx);
+    if (sounds.soundsOf(camera).length === 0) return;
+    if (!clip.audio) {
+      // a camera without a microphone is not an error; the result's route_reason says it too
+      this.ctx.log.info({ module: this.name, camera }, 'clip has no audio track: no sound events from it');
+      return;
+    }
+    try {
+      await sounds.listen(camera, clip.audio, 'clip', signal);
+    } catch (err) {
+      if (!signal.aborted) this.ctx.errors.report('sounds', origin, err);
+    }
   }
 
   /** Clip -> router.describe (frames + sound) -> camera result, published with the middle frame. */

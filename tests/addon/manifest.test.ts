@@ -165,7 +165,7 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
       expect(ADDON_OPTION_PATHS[k] ?? (k === 'cameras' || k === 'satellites' ? [] : undefined), `${k} has no ADDON_OPTION_PATHS entry`).toBeDefined();
       if (!(k in all)) all[k] = sample(k, t);
     }
-    all['cameras'] = [{ id: 'front_door', name: 'Front door', rtsp_url: 'rtsp://u:p@192.168.1.20:554/s2', camera_entity: 'camera.front_door', motion_entity: 'binary_sensor.front_door_motion', cooldown_s: 30, prompt: 'Anyone there?', clip_on_motion: true, clip_seconds: 5 }];
+    all['cameras'] = [{ id: 'front_door', name: 'Front door', rtsp_url: 'rtsp://u:p@192.168.1.20:554/s2', camera_entity: 'camera.front_door', motion_entity: 'binary_sensor.front_door_motion', cooldown_s: 30, prompt: 'Anyone there?', clip_on_motion: true, clip_seconds: 5, sounds: 'glass, smoke_alarm', sound_rtsp: true }];
     all['satellites'] = [{ id: 'kitchen', name: 'Kitchen', media_player: 'media_player.kitchen' }];
     for (const [i, item] of Object.entries({ cameras: all['cameras'], satellites: all['satellites'] })) {
       const shape = (schema[i] as Obj[])[0] as Obj;
@@ -178,6 +178,8 @@ describe('add-on manifest (config.yaml) under the add-on linter rules', () => {
     expect(cfg.memory.budget_mb).toBe(12000);
     expect(cfg.mqtt).toMatchObject({ ca_file: '/ssl/sarai/mqtt_ca_file.pem', cert_file: '/ssl/sarai/mqtt_cert_file.pem', key_file: '/ssl/sarai/mqtt_key_file.pem', session_expiry_s: 8 });
     expect(cfg.cameras['front_door']?.clip_on_motion).toBe(true);
+    expect(cfg.cameras['front_door']?.sounds).toEqual(['glass', 'smoke_alarm']);
+    expect(cfg.models['audio_events']?.enabled).toBe(true);
     expect(cfg.satellites['kitchen']?.media_player).toBe('media_player.kitchen');
     // the shipped options alone (a fresh install) are a valid config too
     expect(() => configFromObject(fromAddonOptions(defaults, options), 'options.json')).not.toThrow();

@@ -230,10 +230,10 @@ describe('transformers backend: config', () => {
       }
     };
     expect(load({ reader: { backend: 'transformers', model: 'x' } })).toEqual([
-      'models.reader.task: set it for role reader (image-to-text, automatic-speech-recognition, text-to-speech, feature-extraction); it can only be derived for omni, vision, stt, tts, embedding',
+      'models.reader.task: set it for role reader (image-to-text, automatic-speech-recognition, text-to-speech, feature-extraction, audio-classification); it can only be derived for omni, vision, stt, tts, embedding, audio_events',
     ]);
     expect(load({ stt: { backend: 'transformers', model: 'x', task: 'translation' } })).toEqual([
-      'models.stt.task: translation is not a task the transformers backend runs (image-to-text, automatic-speech-recognition, text-to-speech, feature-extraction)',
+      'models.stt.task: translation is not a task the transformers backend runs (image-to-text, automatic-speech-recognition, text-to-speech, feature-extraction, audio-classification)',
     ]);
     expect(load({ reader: { backend: 'transformers', model: 'x', task: 'image-to-text' } })).toHaveProperty('models.reader.task', 'image-to-text');
   });

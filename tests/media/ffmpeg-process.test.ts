@@ -28,6 +28,24 @@ describe.skipIf(!hasFfmpeg)('FfmpegRunner with the real ffmpeg', () => {
     expect(r.stdout.length).toBe(8000); // 0.5 s x 8000 Hz x 2 bytes
   });
 
+  it('onStdout streams stdout as it comes (a live stream) instead of collecting it, past maxOutputBytes', async () => {
+    await make();
+    let bytes = 0;
+    let chunks = 0;
+    const r = await runner.run({
+      args: ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=8000:duration=2', '-f', 's16le', '-ac', '1', 'pipe:1'],
+      timeoutMs: 10_000,
+      maxOutputBytes: 1000,
+      onStdout: (c) => {
+        bytes += c.length;
+        chunks++;
+      },
+    });
+    expect(bytes).toBe(32_000);
+    expect(chunks).toBeGreaterThan(0);
+    expect(r.stdout.length).toBe(0);
+  });
+
   it('kills and reaps a child that runs past its total timeout', async () => {
     await make();
     const t0 = performance.now();

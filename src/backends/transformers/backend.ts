@@ -10,6 +10,7 @@ import type {
   Capability,
   GenerateRequest,
   GenerateResult,
+  SoundScore,
   SynthesizeResult,
   TranscribeResult,
 } from '../types.js';
@@ -259,6 +260,20 @@ export class TransformersBackend implements Backend {
       }
       return out;
     });
+  }
+
+  /**
+   * Every label's score for one window of audio, highest first. Audio at another rate is
+   * resampled; very short audio is padded with silence (a model's first convolution needs a
+   * minimum window).
+   */
+  async classifyAudio(audio: Audio, signal?: AbortSignal): Promise<SoundScore[]> {
+    this.requireTask('audio-classification', 'classify sounds');
+    const scores = await this.run(signal, async (pipe) => {
+      const rate = pipe.info.sampleRate ?? 16_000;
+      return pipe.classifyAudio(padToMinimum(audioForModel(audio, rate, this.role), rate));
+    });
+    return scores.filter((s) => Number.isFinite(s.score)).sort((a, b) => b.score - a.score);
   }
 
   /** Frees the pipeline but stays usable: the next request loads again (eviction, idle unload). */

@@ -40,6 +40,7 @@ export type HostRequest =
   | { op: 'transcribe'; id: number; pipe: number; samples: Float32Array; rate: number }
   | { op: 'synthesize'; id: number; pipe: number; text: string }
   | { op: 'embed'; id: number; pipe: number; texts: string[] }
+  | { op: 'classify_audio'; id: number; pipe: number; samples: Float32Array }
   | { op: 'abort'; id: number; target: number }
   | { op: 'dispose'; id: number; pipe: number };
 

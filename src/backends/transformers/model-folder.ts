@@ -53,6 +53,9 @@ export function requiredFiles(task: TransformersTask, modelType: string | undefi
     case 'feature-extraction':
     case 'text-to-speech':
       return { json: base, onnx: ['model'] };
+    case 'audio-classification':
+      // no tokenizer: the feature extractor reads the waveform, config.json names the labels
+      return { json: ['config.json', 'preprocessor_config.json'], onnx: ['model'] };
     case 'image-to-text':
       return { json: [...base, 'preprocessor_config.json'], onnx: ['encoder_model', 'decoder_model_merged'] };
     case 'automatic-speech-recognition': {

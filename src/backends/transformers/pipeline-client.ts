@@ -200,6 +200,10 @@ export class RemotePipeline {
     return this.host.request<Float32Array[]>({ op: 'embed', pipe: this.pipe, texts }).result;
   }
 
+  classifyAudio(samples: Float32Array): Promise<{ label: string; score: number }[]> {
+    return this.host.request<{ label: string; score: number }[]>({ op: 'classify_audio', pipe: this.pipe, samples }).result;
+  }
+
   /** Frees the sessions in the worker and drops this pipeline's hold on it. */
   async dispose(): Promise<void> {
     if (this.released) return;

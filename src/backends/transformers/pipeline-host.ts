@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { env, RawImage } from '@huggingface/transformers';
 import type { HostReply, HostRequest, LoadInfo } from './host-protocol.js';
-import { loadPipeline, modelSampleRate, runCaption, runEmbed, runSynthesize, runTranscribe, type TaskPipeline } from './pipelines.js';
+import { loadPipeline, modelSampleRate, runCaption, runClassifyAudio, runEmbed, runSynthesize, runTranscribe, type TaskPipeline } from './pipelines.js';
 
 const port = parentPort;
 if (!port) throw new Error('pipeline-host.ts runs as a worker thread');
@@ -75,6 +75,9 @@ async function handle(msg: HostRequest): Promise<void> {
       reply({ id: msg.id, kind: 'result', value: vectors }, vectors.map((v) => v.buffer as ArrayBuffer));
       return;
     }
+    case 'classify_audio':
+      reply({ id: msg.id, kind: 'result', value: await runClassifyAudio(pipeOf(msg.pipe), msg.samples) });
+      return;
     case 'abort':
       calls.get(msg.target)?.abort(new Error('aborted by the caller'));
       reply({ id: msg.id, kind: 'result', value: null });

@@ -117,3 +117,33 @@ export async function runEmbed(p: TaskPipeline, texts: string[]): Promise<Float3
 export function modelSampleRate(p: TaskPipeline): number | undefined {
   return p.processor?.feature_extractor?.config?.sampling_rate ?? p.model.config.sampling_rate;
 }
+
+interface ClassifierParts {
+  processor: (samples: Float32Array) => Promise<Record<string, unknown>>;
+  model: ((inputs: Record<string, unknown>) => Promise<{ logits: { data: Float32Array; dims: number[] } }>) & {
+    config: { id2label?: Record<string, string>; problem_type?: string };
+  };
+}
+
+/**
+ * Every label's score for one window. The pipeline's own call applies softmax over all labels,
+ * which is wrong for multi-label AudioSet classifiers (a dog barking during speech is both), so
+ * the pipeline's processor and model are called here: sigmoid per label, unless config.json
+ * says `problem_type: single_label_classification` (then softmax, as the pipeline does).
+ */
+export async function runClassifyAudio(p: TaskPipeline, samples: Float32Array): Promise<{ label: string; score: number }[]> {
+  const parts = p as unknown as ClassifierParts;
+  const activation = parts.model.config.problem_type === 'single_label_classification' ? 'softmax' : 'sigmoid';
+  const out = await parts.model(await parts.processor(samples));
+  const logits = Array.from(out.logits.data.subarray(0, out.logits.dims.at(-1) ?? out.logits.data.length));
+  const id2label = parts.model.config.id2label ?? {};
+  let scores: number[];
+  if (activation === 'sigmoid') scores = logits.map((x) => 1 / (1 + Math.exp(-x)));
+  else {
+    const max = Math.max(...logits);
+    const exps = logits.map((x) => Math.exp(x - max));
+    const sum = exps.reduce((a, b) => a + b, 0);
+    scores = exps.map((e) => e / sum);
+  }
+  return scores.map((score, i) => ({ label: id2label[String(i)] ?? `LABEL_${i}`, score }));
+}

@@ -1,7 +1,7 @@
 import type { Capability } from '../types.js';
 
 /** The transformers.js pipeline tasks this backend runs. */
-export const TRANSFORMERS_TASKS = ['image-to-text', 'automatic-speech-recognition', 'text-to-speech', 'feature-extraction'] as const;
+export const TRANSFORMERS_TASKS = ['image-to-text', 'automatic-speech-recognition', 'text-to-speech', 'feature-extraction', 'audio-classification'] as const;
 export type TransformersTask = (typeof TRANSFORMERS_TASKS)[number];
 
 /** Other names users write for the same tasks (transformers.js accepts these aliases too). */
@@ -9,6 +9,7 @@ const ALIASES: Record<string, TransformersTask> = {
   'text-to-audio': 'text-to-speech',
   embeddings: 'feature-extraction',
   asr: 'automatic-speech-recognition',
+  'audio-events': 'audio-classification',
 };
 
 /** Task when config leaves `task` empty: from the role the model serves. */
@@ -18,6 +19,7 @@ const ROLE_TASKS: Record<string, TransformersTask> = {
   stt: 'automatic-speech-recognition',
   tts: 'text-to-speech',
   embedding: 'feature-extraction',
+  audio_events: 'audio-classification',
 };
 
 /** The task for a role: `task` from config when set, else derived; undefined when neither works. */
@@ -45,5 +47,7 @@ export function capabilitiesFor(task: TransformersTask): Capability[] {
       return ['audio_out'];
     case 'feature-extraction':
       return ['embedding'];
+    case 'audio-classification':
+      return ['audio_events'];
   }
 }

@@ -12,6 +12,8 @@ export const CameraSettings = Section({
   clip_seconds: Type.Number({ default: 3, exclusiveMinimum: 0, maximum: 60, description: 'clip length (s)' }),
   alert_labels: Type.Array(Type.String(), { default: ['person'], description: 'objects that raise an alert (person, vehicle, animal, package...)' }),
   alert_zones: Type.Array(Type.String(), { default: [], description: 'Frigate zones that raise an alert' }),
+  sounds: Type.Array(Type.String({ pattern: ID_PATTERN }), { default: [], description: 'sound ids (audio_events.sounds) that raise a sound event from this camera\'s clips; empty: none' }),
+  sound_rtsp: Type.Boolean({ default: false, description: 'listen to rtsp_url\'s audio all the time, in windows of audio_events.window_s (needs sounds and the audio_events role)' }),
   memory: Type.Boolean({ default: true, description: 'give the model the previous description as context and publish what changed (off where it confuses the model)' }),
 });
 export const CamerasSection = Type.Record(Type.String({ pattern: ID_PATTERN }), CameraSettings, { default: {}, additionalProperties: false });

@@ -4,6 +4,7 @@ import { ClusterSection } from './cluster.js';
 import { CamerasSection, SatellitesSection } from './devices.js';
 import { MemorySection, ModelsSection, RuntimeSection } from './models.js';
 import { FrigateSection, HomeAssistantSection, HttpSection, LogSection, MqttSection, WyomingSection } from './mqtt.js';
+import { AudioEventsSection } from './sounds.js';
 import { CameraDefaultsSection, RouterSection, SchedulerSection, TimelineSection, VoiceSection } from './pipeline.js';
 
 /** The one configuration schema: YAML file, add-on options and defaults all go through it. */
@@ -18,6 +19,7 @@ export const ConfigSchema = Type.Object(
     cameras: CamerasSection,
     camera_defaults: CameraDefaultsSection,
     clip: ClipSection,
+    audio_events: AudioEventsSection,
     satellites: SatellitesSection,
     models: ModelsSection,
     runtime: RuntimeSection,

@@ -140,6 +140,13 @@ export function initTimeline() {
     onAlert(a) {
       const id = `alert-${a.event_id}`;
       document.getElementById(id)?.remove();
+      // a sound event has no camera result to wait for: its described words stay as the card
+      if (a.event_type === 'sound') {
+        if (a.phase !== 'described' || !matches(a)) return;
+        list.querySelector('.empty')?.remove();
+        list.prepend(h('li', { id, class: 'card sound', role: 'status' }, a.summary));
+        return;
+      }
       if (a.phase !== 'detected' || !matches(a)) return;
       const what = a.label ? `${a.label} detected` : 'motion detected';
       const li = h('li', { id, class: 'card pending', role: 'status' }, `${title(a.camera)}: ${what}, describing…`);

@@ -31,6 +31,11 @@ export interface FfmpegRunOptions {
   maxOutputBytes?: number;
   /** Strings masked in error messages (camera user and password). */
   secrets?: readonly string[];
+  /**
+   * Streams stdout here instead of collecting it (a live stream read for as long as it runs);
+   * the result's stdout is then empty and maxOutputBytes does not apply.
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export interface FfmpegRunResult {
@@ -88,6 +93,10 @@ export class FfmpegRunner {
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
     child.stdout.on('data', (c: Buffer) => {
+      if (opts.onStdout) {
+        opts.onStdout(c);
+        return;
+      }
       outBytes += c.length;
       if (outBytes > maxOut) kill(new FfmpegError(`ffmpeg output exceeded ${maxOut} bytes`, null, ''));
       else out.push(c);

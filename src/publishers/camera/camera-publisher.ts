@@ -57,6 +57,7 @@ export class CameraPublisher implements Service {
       statusTopic: this.ctx.mqtt.statusTopic,
       alertOffS: this.ctx.config.camera_defaults.alert_off_s,
       version: this.ctx.version,
+      sounds: this.ctx.config.cameras[camera]?.sounds ?? [],
     }));
     return s;
   }
@@ -111,6 +112,11 @@ export class CameraPublisher implements Service {
         sends.push(mqtt.publishAsync(s.topics.image, image, { retain: true, qos: 0 }));
       }
       if (alert.alert) sends.push(this.alertOn(s));
+      if (alert.event_type === 'sound' && alert.label && alert.sound) {
+        // the sound event entity: event_type is the sound id (one of the camera's sounds)
+        const payload = { event_type: alert.label, event_id: alert.event_id, alert: alert.alert, severity: alert.severity, source: alert.source, ...alert.sound };
+        sends.push(mqtt.publishAsync(s.topics.sound, JSON.stringify(payload), { qos: 1 }));
+      }
     }
     await Promise.all(sends);
   }

@@ -7,6 +7,8 @@ export interface CameraTopics {
   alert: string;
   image: string;
   event: string;
+  /** Sound events (audio_events): the camera's sound event entity. */
+  sound: string;
 }
 
 /** `sarai/camera/<camera>/...`; `camera` must be a checked id. */
@@ -16,6 +18,7 @@ export function cameraTopics(topic: (rel: string) => string, camera: string): Ca
     alert: topic(`camera/${camera}/alert`),
     image: topic(`camera/${camera}/image`),
     event: topic(`camera/${camera}/event`),
+    sound: topic(`camera/${camera}/sound`),
   };
 }
 
@@ -28,9 +31,11 @@ export interface CameraDeviceParams {
   statusTopic: string;
   alertOffS: number;
   version: string;
+  /** Sound ids the camera listens for (cameras.<id>.sounds); none: no sound entity. */
+  sounds?: readonly string[];
 }
 
-/** The HA device of one camera: summary sensor (+ JSON attributes), alert, image and event. */
+/** The HA device of one camera: summary sensor (+ JSON attributes), alert, image, event, and sound when it listens. */
 export function cameraDevice(p: CameraDeviceParams): DeviceConfig {
   const id = p.deviceId;
   const cmps: Record<string, Component> = {
@@ -52,5 +57,11 @@ export function cameraDevice(p: CameraDeviceParams): DeviceConfig {
       state_topic: p.topics.event, event_types: [...EVENT_TYPES],
     },
   };
+  if (p.sounds && p.sounds.length > 0) {
+    cmps['sound'] = {
+      p: 'event', name: 'Sound', unique_id: `${id}_sound`, icon: 'mdi:ear-hearing',
+      state_topic: p.topics.sound, event_types: [...p.sounds],
+    };
+  }
   return deviceConfig({ ids: [id], name: `${p.name} (SARAi)`, mf: 'SARAi', mdl: 'Camera AI', sw: p.version, via_device: p.bridgeDeviceId }, p.statusTopic, cmps);
 }

@@ -1,16 +1,18 @@
 import { setImmediate } from 'node:timers/promises';
 import type { AppContext } from '../../core/context.js';
 import type { Service } from '../../core/lifecycle.js';
+import { soundTimelineRow } from '../../sounds/timeline-row.js';
 import { registerTimelineRoutes } from './api.js';
 import { TimelineStore } from './store.js';
 
 const RETENTION_EVERY_MS = 3_600_000;
 
-/** Keeps every camera result and its snapshot in the timeline and serves them over HTTP. */
+/** Keeps every camera result and its snapshot, and every sound event, in the timeline and serves them over HTTP. */
 export class Timeline implements Service {
   readonly name = 'timeline';
   store?: TimelineStore;
   private off?: () => void;
+  private offSounds?: () => void;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly ctx: AppContext) {}
@@ -27,6 +29,13 @@ export class Timeline implements Service {
       await setImmediate();
       if (this.store === store) store.add(result, image);
     });
+    // sound events have no camera result: their described alert is the row
+    this.offSounds = this.ctx.bus.on('camera.alert', this.name, async ({ alert }) => {
+      const row = soundTimelineRow(alert);
+      if (!row) return;
+      await setImmediate();
+      if (this.store === store) store.add(row);
+    });
     this.timer = setInterval(() => {
       try {
         store.applyRetention();
@@ -40,6 +49,7 @@ export class Timeline implements Service {
 
   async stop(): Promise<void> {
     this.off?.();
+    this.offSounds?.();
     if (this.timer) clearInterval(this.timer);
     this.store?.close();
     this.store = undefined;

@@ -1,0 +1,254 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppContext } from '../core/context.js';
+import { errorMessage, InputError } from '../core/errors.js';
+import type { Service } from '../core/lifecycle.js';
+import { redactUrl } from '../log/logger.js';
+import { checkCameraUrl, FfmpegArgs, hasCredentials, rtspListFile, type FfmpegInput } from '../media/ffmpeg/args.js';
+import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
+import { FfmpegError, FfmpegRunner } from '../media/ffmpeg/process.js';
+import { redactText, urlSecrets } from '../media/ffmpeg/stderr.js';
+import { soundListenerFor } from './listener.js';
+
+/** Rate the stream is decoded to: what audio classifiers take (AST, wav2vec2, YAMNet). */
+export const RTSP_AUDIO_RATE = 16_000;
+/** One ffmpeg run lasts at most this long, then the stream is reopened (bounds any leak in a run). */
+const SESSION_MS = 6 * 3600_000;
+/** Windows waiting for the model; older ones are dropped when the model is slower than real time. */
+const MAX_WAITING = 2;
+
+/** ffmpeg arguments: the first audio track as mono s16le at 16 kHz on stdout, no video decoded. */
+export function rtspAudioArgs(input: FfmpegInput): string[] {
+  return FfmpegArgs.base()
+    .input(input)
+    .opt('-map', '0:a:0')
+    .flag('-vn')
+    .opt('-c:a', 'pcm_s16le')
+    .opt('-ac', 1)
+    .opt('-ar', RTSP_AUDIO_RATE)
+    .opt('-f', 's16le')
+    .output('pipe:1')
+    .toArray();
+}
+
+/** Per camera: what the stream did (tests, logs). */
+export interface StreamStats {
+  opens: number;
+  drops: number;
+  windows: number;
+  dropped: number;
+}
+
+/**
+ * Live sound events (cameras.<id>.sound_rtsp): one long ffmpeg run per camera reads its RTSP
+ * audio track over TCP and cuts it into windows of audio_events.window_s, each classified by
+ * the sound listener. When the stream ends, stalls past clip.socket_timeout_s, or cannot be
+ * opened (no audio track, refused), the reason goes to `sarai/error` once per failure and the
+ * stream is reopened after audio_events.rtsp_retry_s. The model falling behind drops the oldest
+ * windows (never more than MAX_WAITING wait): live audio is only worth hearing now.
+ */
+export class RtspAudioService implements Service {
+  readonly name = 'sounds';
+  private runner?: FfmpegRunner;
+  private readonly lifetime = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  readonly stats = new Map<string, StreamStats>();
+  /** camera -> the last classification error reported (not repeated every window) */
+  private readonly lastError = new Map<string, string>();
+
+  constructor(private readonly ctx: AppContext) {}
+
+  /** Cameras that listen live: sound_rtsp with an rtsp_url and at least one sound. */
+  private cameras(): [string, string][] {
+    return Object.entries(this.ctx.config.cameras)
+      .filter(([, c]) => c.sound_rtsp && c.rtsp_url && c.sounds.length > 0)
+      .map(([id, c]) => [id, c.rtsp_url]);
+  }
+
+  ffmpegPids(): number[] {
+    return this.runner?.pids() ?? [];
+  }
+
+  async start(): Promise<void> {
+    for (const [id, c] of Object.entries(this.ctx.config.cameras)) {
+      if (c.sound_rtsp && (!c.rtsp_url || c.sounds.length === 0)) {
+        this.ctx.log.warn({ module: this.name, camera: id }, `cameras.${id}.sound_rtsp needs rtsp_url and sounds: not listening`);
+      }
+    }
+    const cams = this.cameras();
+    if (cams.length === 0) return;
+    if (this.ctx.config.cluster.group) {
+      // no leader election in a group: every worker with sound_rtsp listens and alerts
+      this.ctx.log.warn({ module: this.name, group: this.ctx.config.cluster.group }, 'sound_rtsp in a cluster group: every worker that has it listens; set it in one worker\'s config only');
+    }
+    let legacy = false;
+    try {
+      const found = await locateFfmpeg({ configPath: this.ctx.config.clip.ffmpeg_path });
+      legacy = ((await ffmpegMajorVersion(found.path)) ?? 5) < 5;
+      this.runner = new FfmpegRunner(found.path, this.ctx.log);
+    } catch (err) {
+      this.ctx.log.error({ module: this.name, err: errorMessage(err) }, 'live sound events disabled: no ffmpeg');
+      return;
+    }
+    for (const [camera, url] of cams) {
+      const stats: StreamStats = { opens: 0, drops: 0, windows: 0, dropped: 0 };
+      this.stats.set(camera, stats);
+      this.loops.push(this.loop(camera, url, legacy, stats));
+    }
+    this.ctx.log.info({ module: this.name, cameras: cams.map(([c]) => c) }, 'listening to RTSP audio');
+  }
+
+  async stop(): Promise<void> {
+    this.lifetime.abort();
+    await this.runner?.dispose();
+    await Promise.allSettled(this.loops);
+  }
+
+  private async loop(camera: string, url: string, legacy: boolean, stats: StreamStats): Promise<void> {
+    const signal = this.lifetime.signal;
+    const origin = `rtsp:${camera}`;
+    while (!signal.aborted) {
+      stats.opens++;
+      try {
+        await this.session(camera, url, legacy, stats);
+        if (signal.aborted) return;
+        throw new InputError(`camera ${camera}: the RTSP audio from ${redactUrl(url)} ended`);
+      } catch (err) {
+        if (signal.aborted) return;
+        stats.drops++;
+        const retry = this.ctx.config.audio_events.rtsp_retry_s;
+        this.ctx.errors.report(this.name, origin, new InputError(`${errorMessage(err)}; listening again in ${retry} s`));
+      }
+      await sleep(this.ctx.config.audio_events.rtsp_retry_s * 1000, signal);
+    }
+  }
+
+  /** One ffmpeg run, until the stream ends or fails; windows go to the listener as they fill. */
+  private async session(camera: string, url: string, legacy: boolean, stats: StreamStats): Promise<void> {
+    const runner = this.runner;
+    if (!runner) return;
+    checkCameraUrl(url);
+    const socketTimeoutMs = this.ctx.config.clip.socket_timeout_s * 1000;
+    let input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs, ...(legacy ? { legacyTimeout: true } : {}) };
+    // credentials go to ffmpeg in a private file, never on its world-readable command line
+    const dir = hasCredentials(url) && !legacy ? await mkdtemp(join(tmpdir(), 'sarai-rtsp-audio-')) : undefined;
+    const windowBytes = Math.round(this.ctx.config.audio_events.window_s * RTSP_AUDIO_RATE) * 2;
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const queue = new WindowQueue(
+      (samples) => this.classify(camera, samples),
+      () => {
+        stats.dropped++;
+        soundListenerFor(this.ctx).windows.inc({ camera, outcome: 'dropped' });
+      },
+    );
+    try {
+      if (dir) {
+        const path = join(dir, 'camera.ffconcat');
+        await writeFile(path, rtspListFile(url, socketTimeoutMs, legacy), { mode: 0o600 });
+        input = { kind: 'rtsp-list', path };
+      }
+      await runner.run({
+        args: rtspAudioArgs(input),
+        timeoutMs: SESSION_MS,
+        signal: this.lifetime.signal,
+        secrets: urlSecrets(url),
+        onStdout: (chunk) => {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          while (pendingBytes >= windowBytes) {
+            const all = Buffer.concat(pending);
+            const win = all.subarray(0, windowBytes);
+            pending = [all.subarray(windowBytes)];
+            pendingBytes = all.length - windowBytes;
+            stats.windows++;
+            queue.push(pcmToFloat(win));
+          }
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof FfmpegError)) throw err;
+      const text = dir ? err.message.split(`file:${join(dir, 'camera.ffconcat')}`).join(redactUrl(url)) : err.message;
+      const why = /matches no streams/i.test(text)
+        ? `the stream has no audio track (cameras.${camera}.sound_rtsp needs a camera with a microphone)`
+        : redactText(text, urlSecrets(url));
+      throw new InputError(`camera ${camera}: RTSP audio from ${redactUrl(url)} failed: ${why}`);
+    } finally {
+      if (dir) await rm(dir, { recursive: true, force: true });
+      await queue.idle();
+    }
+  }
+
+  /**
+   * One window through the listener. A failing model fails every window (one each window_s):
+   * its error is reported once, again only when it changes or after a window succeeded.
+   */
+  private async classify(camera: string, samples: Float32Array): Promise<void> {
+    try {
+      await soundListenerFor(this.ctx).listen(camera, { sampleRate: RTSP_AUDIO_RATE, samples }, 'rtsp', this.lifetime.signal);
+      this.lastError.delete(camera);
+    } catch (err) {
+      if (this.lifetime.signal.aborted) return;
+      // countdowns ("probe in 3 s") differ from window to window: compare without numbers
+      const msg = errorMessage(err).replace(/\d+/g, '#');
+      if (this.lastError.get(camera) === msg) {
+        this.ctx.log.debug({ module: this.name, camera, err: errorMessage(err) }, 'window not classified (same error as before)');
+        return;
+      }
+      this.lastError.set(camera, msg);
+      this.ctx.errors.report(this.name, `rtsp:${camera}`, err);
+    }
+  }
+}
+
+/** Signed 16-bit little-endian PCM -> floats in [-1, 1). */
+export function pcmToFloat(pcm: Buffer): Float32Array {
+  const n = Math.floor(pcm.length / 2);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = pcm.readInt16LE(i * 2) / 32768;
+  return out;
+}
+
+/** Runs windows one at a time; keeps at most MAX_WAITING waiting, dropping the oldest. */
+class WindowQueue {
+  private readonly waiting: Float32Array[] = [];
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly work: (samples: Float32Array) => Promise<void>,
+    private readonly onDrop: () => void,
+  ) {}
+
+  push(samples: Float32Array): void {
+    this.waiting.push(samples);
+    while (this.waiting.length > MAX_WAITING) {
+      this.waiting.shift();
+      this.onDrop();
+    }
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) await this.work(next);
+  }
+
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
