@@ -1,5 +1,5 @@
 /** Small helpers shared by the bench scripts. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export function percentile(values: number[], p: number): number {
@@ -51,3 +51,25 @@ export function processCpuMs(pid: number | undefined): number {
 }
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (ms) of each thread of this process, keyed `<tid>:<thread name>` (empty off Linux). */
+export function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid}:${name}`, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
