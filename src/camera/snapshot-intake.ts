@@ -80,14 +80,10 @@ export function submitSnapshot(ctx: AppContext, input: SnapshotInput): IntakeRes
       },
       run: async (signal): Promise<JobOutcome> => {
         const startedAt = performance.now();
-        // the decode is queued first: libvips works on it while `detected` writes the raw
-        // ~200 KB JPEG to the broker
-        const preparing = prepareImage(input.bytes, { maxSide, maxBytes });
-        preparing.catch(() => undefined); // awaited just below
         phases.started(event, rawJpeg);
         let prepared;
         try {
-          prepared = await preparing;
+          prepared = await prepareImage(input.bytes, { maxSide, maxBytes });
         } catch (err) {
           ctx.errors.report(reportSource, input.origin, err);
           await phases.fallback(event, 'unreadable');

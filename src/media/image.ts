@@ -1,5 +1,5 @@
 import type { Metadata, Sharp } from 'sharp';
-import { loadSharp, sharpIfLoaded } from './sharp.js';
+import { loadSharp } from './sharp.js';
 import { jpegSize } from './jpeg-size.js';
 import { InputError } from '../core/errors.js';
 import { dHashFromRaw } from './image-hash.js';
@@ -50,8 +50,7 @@ const PASS_THROUGH_MAX_BYTES_PER_PIXEL = 1.5;
  * InputError with a message fit for `sarai/error` for anything else.
  */
 export async function prepareImage(bytes: Buffer, opts: PrepareOptions): Promise<PreparedImage> {
-  // no await once loaded: the decode is queued before the caller's next statement runs
-  const sharp = sharpIfLoaded() ?? (await loadSharp());
+  const sharp = await loadSharp();
   if (bytes.length === 0) throw new InputError('empty payload: expected JPEG, PNG or WebP bytes');
   if (bytes.length > opts.maxBytes) {
     throw new InputError(`image of ${(bytes.length / 1_048_576).toFixed(1)} MB exceeds the limit of ${(opts.maxBytes / 1_048_576).toFixed(1)} MB`);
