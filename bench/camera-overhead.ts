@@ -13,7 +13,11 @@
  * With --image-size N the model's image_size is N (default 448, so the 1280x720 snapshots are
  * resized and re-encoded); --image-size 1280 measures the pass-through path (a JPEG that
  * already fits goes to the model as it is).
- * Run: npx tsx bench/camera-overhead.ts [--rates 20,200] [--no-burst] [--image-size N]
+ * CPU time per described snapshot (this process: the bridge with all its threads, libvips and
+ * the model included; and the broker) is printed too: on a shared box it moves far less with
+ * other people's load than the latencies do, so it is the figure to compare two versions by.
+ * The bridge's share is split by thread: event loop, libvips workers, and the rest (model).
+ * Run: npx tsx bench/camera-overhead.ts [--rates 20,200] [--seconds 5] [--no-burst] [--image-size N]
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,12 +36,15 @@ import sharp from 'sharp';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { makeTinyCaptioner } from '../tests/fixtures/onnx/index.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
-import { cpuBusySince, cpuSample, percentile, printTable } from './stats.js';
+import { cpuBusySince, cpuSample, percentile, printTable, processCpuMs, threadCpuMs } from './stats.js';
 
 const argv = process.argv.slice(2);
 const ratesArg = argv.indexOf('--rates');
 const RATES = ratesArg >= 0 ? String(argv[ratesArg + 1]).split(',').map(Number).filter((n) => n > 0) : [20, 200];
 const BURST = !argv.includes('--no-burst');
+const secondsArg = argv.indexOf('--seconds');
+const SECONDS = secondsArg >= 0 ? Number(argv[secondsArg + 1]) : 5;
+if (!(SECONDS > 0)) throw new Error('--seconds takes a positive number');
 const CAMERAS = 10;
 const IMAGES_PER_CAMERA = 4;
 const sizeArg = argv.indexOf('--image-size');
@@ -203,8 +210,21 @@ async function stageMeans(): Promise<string[]> {
   }
   return STAGES.map((k) => f1((sums.get(k) ?? NaN) / (counts.get(k) || NaN)));
 }
+/** CPU ms between two thread samples: the event loop (main thread), libvips workers, every other thread. */
+function threadGroups(before: Map<string, number>, after: Map<string, number>): { main: number; libvips: number; other: number } {
+  const g = { main: 0, libvips: 0, other: 0 };
+  for (const [key, ms] of after) {
+    const [tid, name] = key.split(':', 2);
+    const d = ms - (before.get(key) ?? 0);
+    if (tid === String(process.pid)) g.main += d;
+    else if (name?.startsWith('libvips')) g.libvips += d;
+    else g.other += d;
+  }
+  return g;
+}
 const stageRows: (string | number)[][] = [];
 const rows: (string | number)[][] = [];
+const cpuRows: (string | number)[][] = [];
 const totalsAt = () => ({ ...scheduler.counters.totals });
 
 ctx.router = benchRouter(0);
@@ -213,13 +233,22 @@ for (const rate of RATES) {
   stages.reset();
   // the machine's CPU, not just this process: the broker and the generator share it
   const cpu = cpuSample();
-  const out = await generate(rate, 5);
+  const ownCpu = process.cpuUsage();
+  const threadsBefore = threadCpuMs();
+  const brokerCpu = processCpuMs(broker.pid);
+  const out = await generate(rate, SECONDS);
   const busy = cpuBusySince(cpu);
   await scheduler.idle();
+  const own = process.cpuUsage(ownCpu);
+  const byThread = threadGroups(threadsBefore, threadCpuMs());
+  const brokerMs = processCpuMs(broker.pid) - brokerCpu;
   stageRows.push([`${rate}/s`, ...(await stageMeans())]);
   const o = overheads(out);
   const t = scheduler.counters.totals;
-  rows.push([`${rate}/s x 5 s`, out.sent, t.completed - before.completed, t.coalesced - before.coalesced, o.length, f1(percentile(o, 50)), f1(percentile(o, 99)), f1(Math.max(...o)), `${(busy * 100).toFixed(0)}%`]);
+  const described = t.completed - before.completed;
+  rows.push([`${rate}/s x ${SECONDS} s`, out.sent, described, t.coalesced - before.coalesced, o.length, f1(percentile(o, 50)), f1(percentile(o, 99)), f1(Math.max(...o)), `${(busy * 100).toFixed(0)}%`]);
+  const per = (ms: number) => f1(ms / described);
+  cpuRows.push([`${rate}/s`, per((own.user + own.system) / 1000), per(byThread.main), per(byThread.libvips), per(byThread.other), per(brokerMs)]);
 }
 const decodeP50 = percentile(decodeMs, 50);
 rows.push(['baseline: bare sharp decode', '', '', '', '', f1(decodeP50), f1(percentile(decodeMs, 99)), '', '']);
@@ -237,6 +266,11 @@ if (Number.isFinite(p50At20)) {
 }
 
 printTable('Mean ms per stage inside the bridge (sarai_camera_stage_seconds); the rest of the end-to-end time is MQTT transit', ['load', ...STAGES], stageRows);
+printTable(
+  'CPU ms per described snapshot (user + system; the bridge process includes the tiny model: its worker thread and ONNX Runtime are in "other threads", its image decode in libvips)',
+  ['load', 'bridge process', 'event loop', 'libvips threads', 'other threads', 'broker'],
+  cpuRows,
+);
 
 /** The 30 s burst with a 500 ms backend; prints its table and returns whether its checks held. */
 async function burst(): Promise<boolean> {

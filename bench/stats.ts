@@ -1,4 +1,5 @@
 /** Small helpers shared by the bench scripts. */
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export function percentile(values: number[], p: number): number {
@@ -34,4 +35,41 @@ export function cpuBusySince(from: os.CpuInfo['times'][]): number {
     total += t.user - p.user + (t.nice - p.nice) + (t.sys - p.sys) + (t.idle - p.idle) + (t.irq - p.irq);
   });
   return total ? 1 - idle / total : 0;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc (NaN if unreadable). */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    // fields after the parenthesised command name: utime and stime are the 12th and 13th
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return NaN;
+  }
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU time (ms) of each thread of this process, keyed `<tid>:<thread name>` (empty off Linux). */
+export function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid}:${name}`, ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_S);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }

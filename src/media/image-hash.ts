@@ -22,32 +22,36 @@ export function dHashFromGrey9x8(px: Uint8Array): bigint {
  * 64-bit dHash straight from raw pixels (1-4 channels, row-major): each of the 9x8 cells is
  * the mean luma (BT.601, integer) of the pixels it covers. Done in JS over the already
  * resized image, so hashing costs no second libvips pipeline. Images under 9x8 sample the
- * nearest pixel.
+ * nearest pixel. It runs on the event loop for every snapshot (a 448x252 frame is 113 k
+ * pixels), so the loop walks each row cell by cell with no per-pixel branch or lookup.
  */
 export function dHashFromRaw(px: Uint8Array, width: number, height: number, channels: number): bigint {
   if (width < 1 || height < 1 || px.length < width * height * channels) throw new RangeError('raw image smaller than its size says');
   const sums = new Float64Array(72);
-  const cellX = new Uint8Array(width);
   const cols = new Uint32Array(9);
   const rows = new Uint32Array(8);
-  for (let x = 0; x < width; x++) cols[(cellX[x] = Math.floor((x * 9) / width))]!++;
+  // pixel column where each of the 9 cells starts (cell of x: floor(x * 9 / width))
+  const colStart = new Uint32Array(10);
+  for (let x = width - 1; x >= 0; x--) {
+    const c = Math.floor((x * 9) / width);
+    cols[c]!++;
+    colStart[c] = x;
+  }
+  colStart[9] = width;
+  for (let c = 8; c >= 0; c--) if (cols[c] === 0) colStart[c] = colStart[c + 1]!;
   for (let y = 0; y < height; y++) rows[Math.floor((y * 8) / height)]!++;
   const luma = channels >= 3;
   for (let y = 0; y < height; y++) {
     const row = Math.floor((y * 8) / height) * 9;
-    let o = y * width * channels;
-    let acc = 0;
-    let cell = row + (cellX[0] ?? 0);
-    for (let x = 0; x < width; x++, o += channels) {
-      const c = row + (cellX[x] ?? 0);
-      if (c !== cell) {
-        sums[cell] = (sums[cell] ?? 0) + acc;
-        acc = 0;
-        cell = c;
-      }
-      acc += luma ? ((px[o] ?? 0) * 77 + (px[o + 1] ?? 0) * 150 + (px[o + 2] ?? 0) * 29) >> 8 : (px[o] ?? 0);
+    const rowStart = y * width * channels;
+    for (let cx = 0; cx < 9; cx++) {
+      let acc = 0;
+      const end = rowStart + colStart[cx + 1]! * channels;
+      let o = rowStart + colStart[cx]! * channels;
+      if (luma) for (; o < end; o += channels) acc += (px[o]! * 77 + px[o + 1]! * 150 + px[o + 2]! * 29) >> 8;
+      else for (; o < end; o += channels) acc += px[o]!;
+      sums[row + cx]! += acc;
     }
-    sums[cell] = (sums[cell] ?? 0) + acc;
   }
   const grey = new Uint8Array(72);
   for (let cy = 0; cy < 8; cy++) {

@@ -48,6 +48,18 @@ interface Subscription {
   handler: MessageHandler;
   name: string;
   shared: boolean;
+  /** The handler never wants this connection's own publishes back (MQTT 5 No Local). */
+  noLocal: boolean;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Ask the broker not to send back what this connection publishes (MQTT 5 No Local): an input
+   * catch-all such as `camera/#` also matches our own outputs (the 200 KB image entity). Honoured
+   * only on MQTT 5 and on a filter that is not shared ($share forbids No Local); elsewhere our
+   * own publishes still arrive and handlers skip them. Every handler of a filter must agree.
+   */
+  noLocal?: boolean;
 }
 
 /**
@@ -208,12 +220,8 @@ export class MqttBridge {
 
   private async afterConnect(): Promise<void> {
     await this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
-    const byFilter = new Map<string, 0 | 1>();
-    for (const s of this.subs) {
-      const b = brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup);
-      byFilter.set(b.filter, Math.max(byFilter.get(b.filter) ?? 0, b.qos) as 0 | 1);
-    }
-    for (const [filter, qos] of byFilter) this.subscribeOnBroker(filter, qos);
+    const filters = new Set(this.subs.map((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter));
+    for (const filter of filters) this.subscribeOnBroker(filter);
     for (const fn of this.connectListeners) {
       try {
         await fn();
@@ -224,11 +232,15 @@ export class MqttBridge {
   }
 
   /** Subscribes (now if connected, and again after every reconnect). */
-  subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1, shared = false): () => void {
-    const sub: Subscription = { filter, qos, handler, name, shared };
-    this.subs.push(sub);
+  subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1, shared = false, opts: SubscribeOptions = {}): () => void {
+    const sub: Subscription = { filter, qos, handler, name, shared, noLocal: opts.noLocal === true };
     const onBroker = brokerFilter(filter, qos, shared, this.opts.shareGroup);
-    if (this.client?.connected) this.subscribeOnBroker(onBroker.filter, onBroker.qos);
+    // mosquitto keeps the first No Local of a filter through a repeated SUBSCRIBE, and changing
+    // it would mean unsubscribing (losing inputs meanwhile): every handler of a filter agrees
+    const other = this.subs.find((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter === onBroker.filter && s.noLocal !== sub.noLocal);
+    if (other) throw new Error(`${name}: ${filter} is subscribed by ${other.name} ${other.noLocal ? 'with' : 'without'} noLocal; subscribe it the same way`);
+    this.subs.push(sub);
+    if (this.client?.connected) this.subscribeOnBroker(onBroker.filter);
     return () => {
       const i = this.subs.indexOf(sub);
       if (i >= 0) this.subs.splice(i, 1);
@@ -237,11 +249,25 @@ export class MqttBridge {
     };
   }
 
-  private subscribeOnBroker(filter: string, qos: 0 | 1): void {
+  /** The options of one broker filter, from the handlers subscribed on it (highest QoS; their No Local). */
+  private brokerOptions(filter: string): { qos: 0 | 1; nl: boolean } {
+    let qos: 0 | 1 = 0;
+    let nl = this.opts.protocolVersion === 5 && !filter.startsWith('$share/');
+    for (const s of this.subs) {
+      const b = brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup);
+      if (b.filter !== filter) continue;
+      qos = Math.max(qos, b.qos) as 0 | 1;
+      nl &&= s.noLocal;
+    }
+    return { qos, nl };
+  }
+
+  private subscribeOnBroker(filter: string): void {
     const client = this.client;
     if (!client) return;
+    const { qos, nl } = this.brokerOptions(filter);
     const done = new Promise<void>((resolve) => {
-      client.subscribe(filter, { qos }, (err) => {
+      client.subscribe(filter, nl ? { qos, nl } : { qos }, (err) => {
         if (err) this.log.warn({ module: 'mqtt', filter, err: errorMessage(err) }, 'subscribe failed');
         resolve();
       });

@@ -13,6 +13,12 @@ import { ID_RE } from './topics.js';
  */
 export const CAMERA_FILTER = 'camera/#';
 export const VOICE_FILTER = 'voice/#';
+/**
+ * How every handler subscribes those catch-alls: they also match SARAi's own outputs (the
+ * ~200 KB image entity twice per snapshot, TTS audio), which the broker need not send back
+ * (MQTT 5 No Local, where the broker filter allows it; see MqttBridge.subscribe).
+ */
+export const INPUT_SUBSCRIBE = { noLocal: true } as const;
 
 /** Levels of `topic` below the base topic (`sarai/camera/x/snapshot` -> [camera, x, snapshot]). */
 export function levelsBelow(base: string, topic: string): string[] {
@@ -82,8 +88,8 @@ export class InputTopicGuard implements Service {
     };
     // the same broker subscriptions as the sources (MqttBridge subscribes once per filter):
     // camera inputs shared across the workers of a cluster, voice never (streams)
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, check, 1, true));
-    this.off.push(mqtt.subscribe(mqtt.topic(VOICE_FILTER), this.name, check));
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, check, 1, true, INPUT_SUBSCRIBE));
+    this.off.push(mqtt.subscribe(mqtt.topic(VOICE_FILTER), this.name, check, 1, false, INPUT_SUBSCRIBE));
     await Promise.resolve();
   }
 

@@ -2,7 +2,7 @@ import type { AppContext } from '../core/context.js';
 import { CapacityError, DisposedError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import { SileroTrimmer } from '../media/audio/index.js';
-import { VOICE_FILTER, isVoiceSay, levelsBelow } from '../mqtt/input-topics.js';
+import { INPUT_SUBSCRIBE, VOICE_FILTER, isVoiceSay, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { schedulerFor } from '../scheduler/index.js';
 import { VoiceAudioSource, type Utterance } from '../sources/voice/audio-source.js';
@@ -77,7 +77,7 @@ export class VoiceService implements Service {
         } catch (err) {
           this.ctx.errors.report('voice', m.topic, err);
         }
-      }),
+      }, 1, false, INPUT_SUBSCRIBE),
     );
     for (const [id, s] of Object.entries(this.ctx.config.satellites)) {
       const deviceId = `${this.ctx.discovery.idPrefix}_satellite_${id}`;

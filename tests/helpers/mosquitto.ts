@@ -9,6 +9,8 @@ import { requireProgram } from './require-program.js';
 export interface Mosquitto {
   port: number;
   url: string;
+  /** The broker's process id (benches read its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startMosquitto(opts: { maxPacketMb?: number; port?: number
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

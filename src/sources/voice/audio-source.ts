@@ -3,7 +3,7 @@ import { CapacityError, InputError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
 import { decodePcm, readWav, toSpeechAudio } from '../../media/audio/index.js';
 import type { IncomingMessage, MqttBridge } from '../../mqtt/client.js';
-import { VOICE_FILTER, isVoiceAudio, levelsBelow } from '../../mqtt/input-topics.js';
+import { INPUT_SUBSCRIBE, VOICE_FILTER, isVoiceAudio, levelsBelow } from '../../mqtt/input-topics.js';
 import { checkId } from '../../mqtt/topics.js';
 import { StreamSession } from './stream-session.js';
 
@@ -56,7 +56,7 @@ export class VoiceAudioSource {
     // Never shared in cluster mode: a stream's chunks must reach the worker that saw its start,
     // and one broker subscription serves WAVs and streams alike, so voice is pinned to the
     // worker with cluster.voice_streams (the others ignore it, see onMessage).
-    this.unsubscribes.push(this.o.mqtt.subscribe(this.o.mqtt.topic(VOICE_FILTER), this.name, (m) => this.onMessage(m)));
+    this.unsubscribes.push(this.o.mqtt.subscribe(this.o.mqtt.topic(VOICE_FILTER), this.name, (m) => this.onMessage(m), 1, false, INPUT_SUBSCRIBE));
     // idle streams are checked a few times per timeout period
     const everyMs = Math.max(50, Math.min(1000, (this.o.streamTimeoutS * 1000) / 4));
     this.timer = setInterval(() => this.expireIdle(), everyMs);
