@@ -40,6 +40,16 @@ const checks: Check[] = [
     const w = c.wyoming;
     return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
   },
+  (c) => {
+    const tz = c.timeline.time_zone;
+    if (!tz) return [];
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return [];
+    } catch {
+      return [`timeline.time_zone: unknown time zone ${JSON.stringify(tz)}; use an IANA name like Europe/Madrid, or leave it empty`];
+    }
+  },
 ];
 
 export function addSemanticCheck(check: Check): void {
