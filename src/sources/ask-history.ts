@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema/index.js';
 import type { AppContext } from '../core/context.js';
 import { answerHistory, type HistoryDeps } from '../history/answer.js';
 import { timelineOf } from '../publishers/timeline/timeline.js';
@@ -19,23 +20,23 @@ export function historyAwareGenerate(intent: HistoryIntent, embed: EmbedFn | und
   };
 }
 
-/** The history deps of a running bridge: its timeline, the embedding role, the text role. */
-export function bridgeHistoryDeps(ctx: AppContext, router: ModelRouter = ctx.router): HistoryDeps {
-  const textRole = ctx.config.router.text_default;
+/** History deps over a router: the embedding role, the text role (`router.text_default`) and a timeline store. */
+export function historyDeps(config: Config, router: ModelRouter, hasRole: (role: string) => boolean, store: HistoryDeps['store']): HistoryDeps {
+  const textRole = config.router.text_default;
   return {
-    store: () => timelineOf(ctx).store,
+    store,
     embed: async (texts, signal) => {
       const r = await router.embed(texts, signal);
       return { vectors: r.value, model: r.model };
     },
     generate: async (system, prompt, signal, onToken) => {
       // the text role answers (a long prompt of events is not a reason for the expert)
-      const r = await router.answer(prompt, { system, signal, ...(ctx.backends.get(textRole) ? { role: textRole } : {}), ...(onToken ? { onToken } : {}) });
+      const r = await router.answer(prompt, { system, signal, ...(hasRole(textRole) ? { role: textRole } : {}), ...(onToken ? { onToken } : {}) });
       return { text: r.value.text, model: r.model, route: r.route, route_reason: r.reason, tokens: r.value.tokens };
     },
-    timeZone: ctx.config.timeline.time_zone,
-    topK: ctx.config.timeline.ask_top_k,
-    cameras: Object.keys(ctx.config.cameras),
+    timeZone: config.timeline.time_zone,
+    topK: config.timeline.ask_top_k,
+    cameras: Object.keys(config.cameras),
   };
 }
 
@@ -45,5 +46,5 @@ export function bridgeAskGenerate(ctx: AppContext): AskGenerate {
   const embed: EmbedFn | undefined = ctx.backends.get('embedding')
     ? async (texts, signal) => (await ctx.router.embed(texts, signal)).value
     : undefined;
-  return historyAwareGenerate(intent, embed, bridgeHistoryDeps(ctx), routerGenerate(ctx.router));
+  return historyAwareGenerate(intent, embed, historyDeps(ctx.config, ctx.router, (r) => ctx.backends.get(r) !== undefined, () => timelineOf(ctx).store), routerGenerate(ctx.router));
 }
