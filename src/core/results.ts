@@ -111,7 +111,7 @@ export interface HistoryInfo {
   events_in_range: number;
   /** "how many X": events in range mentioning X, exact, from SQLite (never from the model). */
   count?: { term: string; n: number };
-  retrieval: 'vector' | 'keyword' | 'newest' | 'count' | 'none';
+  retrieval: 'hybrid' | 'vector' | 'keyword' | 'newest' | 'count' | 'none';
   retrieval_reason: string;
 }
 

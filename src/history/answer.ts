@@ -117,7 +117,10 @@ async function retrieve(
       if (model !== meta.model || q?.length !== meta.dim) why = `index made with ${meta.model}, question embedded with ${model}`;
       else {
         const backlog = index.backlog();
-        return { seqs: index.nearest(q, k, scope).map((r) => r.seq), kind: 'vector', reason: `sqlite-vec top ${k}${backlog ? `, ${backlog} events not embedded yet` : ''}` };
+        const near = index.nearest(q, k * 2, scope).map((r) => r.seq);
+        const kw = index.keyword(contentWords(question), k * 2, scope);
+        const seqs = kw.length ? fuse([near, kw], k) : near.slice(0, k);
+        return { seqs, kind: kw.length ? 'hybrid' : 'vector', reason: `sqlite-vec top ${k}${kw.length ? ' fused with FTS5 keywords' : ''}${backlog ? `, ${backlog} events not embedded yet` : ''}` };
       }
     } catch (err) {
       if (signal.aborted) throw err;
@@ -130,6 +133,17 @@ async function retrieve(
   const hits = index.keyword(words, k, scope);
   if (hits.length > 0) return { seqs: hits, kind: 'keyword', reason: `FTS5 keywords (${why})` };
   return { seqs: index.newest([], k, scope), kind: 'newest', reason: `newest events (no keyword matched; ${why})` };
+}
+
+/**
+ * Reciprocal-rank fusion (k = 60, the usual constant): an event high in either list ranks
+ * high, one in both ranks highest. Vectors catch paraphrases; keywords catch rare exact words
+ * (names, colours) that an embedding blurs.
+ */
+export function fuse(lists: number[][], k: number): number[] {
+  const score = new Map<number, number>();
+  for (const list of lists) list.forEach((seq, rank) => score.set(seq, (score.get(seq) ?? 0) + 1 / (60 + rank + 1)));
+  return [...score.entries()].sort((a, b) => b[1] - a[1]).slice(0, k).map(([seq]) => seq);
 }
 
 function localTime(iso: string, tz: string): string {

@@ -97,9 +97,9 @@ describe.skipIf(!haveMosquitto())('sarai/ask answers questions about the timelin
   it('"when did the parcel arrive?": semantic retrieval from sqlite-vec puts the parcel first, with its time', async () => {
     const a = await ask({ text: 'when did the parcel arrive?', id: 'vec-1' });
     expect(a.error).toBeUndefined();
-    expect(a.history).toMatchObject({ retrieval: 'vector', range: null });
+    expect(a.history).toMatchObject({ retrieval: 'hybrid', range: null });
     expect(a.sources?.[0]).toMatchObject({ id: 'parcel_1', camera: 'front_door', ts: new Date(startOfTodayUtc + 30 * 60_000).toISOString() });
-    expect(a.route_reason).toMatch(/sqlite-vec top 8/);
+    expect(a.route_reason).toMatch(/sqlite-vec top 8 fused with FTS5 keywords/);
   });
 
   it('a camera named in the question limits the search to it', async () => {
