@@ -1,12 +1,15 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromObject } from '../../src/config/load.js';
 import type { AskAnswer, CameraResult, ErrorReport } from '../../src/core/results.js';
+import { askCommand } from '../../src/router/cli-commands.js';
 import { timelineOf } from '../../src/publishers/timeline/timeline.js';
 import { makeTinyEmbedder } from '../fixtures/onnx/index.js';
 import { tempModelDir, tinyLlamaFile } from '../fixtures/gguf/tiny-llama.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe } from '../helpers/mqtt-probe.js';
+import { captureOutput } from '../helpers/cli.js';
 
 const DAY = 86_400_000;
 const startOfTodayUtc = Math.floor(Date.now() / DAY) * DAY;
@@ -132,4 +135,32 @@ describe.skipIf(!haveMosquitto())('sarai/ask answers questions about the timelin
     expect(a.sources).toBeUndefined();
     expect(a.route).toBe('tiny');
   });
+
+  it('the Try-it page (POST /api/ask) answers the same way, with the cited events', async () => {
+    const res = await fetch(`http://127.0.0.1:${t.app.ctx.http.port}/api/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'how many cars today?' }) });
+    expect(res.status).toBe(200);
+    const a = (await res.json()) as AskAnswer;
+    expect(a.history?.count).toEqual({ term: 'car', n: 3 });
+    expect(a.sources?.map((s) => s.id).sort()).toEqual(['car_1', 'car_2', 'car_3']);
+    const bad = await fetch(`http://127.0.0.1:${t.app.ctx.http.port}/api/ask`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'what happened on april 31?' }) });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/no such date as "april 31"/);
+  });
+
+  // last: the CLI command disposes the process's shared llama runtime when it ends
+  it('sarai ask (the CLI command) reads the same timeline file and prints the cited events', async () => {
+    const loaded = {
+      config: configFromObject({ data_dir: t.dataDir, models_dir: tmp.dir, runtime: { threads: 1, probe_load: false }, log: { level: 'warn' }, timeline: { time_zone: 'UTC' }, models: { tiny: { backend: 'llama', name: 'Tiny test', gguf_file: path.join(tmp.dir, 'tiny.gguf'), context_length: 4096, max_tokens: 4, temperature: 0 } } }, 'test'),
+      source: 'test',
+      baseDir: tmp.dir,
+    };
+    const out = await captureOutput(() => askCommand(loaded, 'how many cars today?', { json: true }));
+    expect(out.code).toBe(0);
+    const j = JSON.parse(out.stdout) as { text: string; sources: { id: string }[]; history: { count: { n: number } } };
+    expect(j.history.count.n).toBe(3);
+    expect(j.text.startsWith('3 events with car today')).toBe(true);
+    expect(j.sources.map((s) => s.id).sort()).toEqual(['car_1', 'car_2', 'car_3']);
+    expect(j).toMatchObject({ route: 'tiny' });
+  }, 60_000);
+
 });
