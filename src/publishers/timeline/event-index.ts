@@ -86,7 +86,8 @@ export class EventIndex {
 
   /**
    * Stores vectors for `rows` (same order) made by `model`. A new model or vector size drops
-   * the old vectors first (they are not comparable) and the backfill starts again.
+   * the old vectors (they are not comparable) and this batch, and the backfill starts again
+   * from the first row.
    */
   putVectors(model: string, rows: IndexedRow[], vectors: Float32Array[]): void {
     const first = vectors[0];
@@ -95,7 +96,12 @@ export class EventIndex {
     if (dim < 1 || dim > 8192) throw new Error(`embedding of ${dim} dimensions is out of range`);
     if (vectors.length !== rows.length || vectors.some((v) => v.length !== dim)) throw new Error('embedding returned vectors of mixed sizes or count');
     this.db.transaction(() => {
-      if (!this.meta || this.meta.model !== model || this.meta.dim !== dim) this.resetVectors(model, dim);
+      if (!this.meta || this.meta.model !== model || this.meta.dim !== dim) {
+        const fresh = this.meta?.upTo === undefined;
+        this.resetVectors(model, dim);
+        // a new model: this batch came after the old cursor; start again from the first row
+        if (!fresh) return;
+      }
       const ins = this.db.prepare('INSERT OR REPLACE INTO event_vectors (seq, ts_ms, camera, embedding) SELECT seq, ts_ms, camera, ? FROM events WHERE seq = ?');
       for (let i = 0; i < rows.length; i++) ins.run(vectors[i], BigInt((rows[i] as IndexedRow).seq));
       const upTo = Math.max(this.meta?.upTo ?? 0, ...rows.map((r) => r.seq));
