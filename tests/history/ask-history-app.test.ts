@@ -130,9 +130,17 @@ describe.skipIf(!haveMosquitto())('sarai/ask answers questions about the timelin
     expect((JSON.parse((await err).payload.toString()) as ErrorReport).error).toMatch(/no such date/);
   });
 
+  it('no cue words: the embedding role decides by similarity to the history exemplars', async () => {
+    const a = await ask({ text: 'the courier box parcel', id: 'sem-1' });
+    expect(a.error).toBeUndefined();
+    expect(a.route_reason).toMatch(/^history classifier: history \(/);
+    expect(a.sources?.[0]?.id).toBe('parcel_1');
+  });
+
   it('questions that are not about history still go to the text role as before', async () => {
     const a = await ask({ text: 'write a short poem', id: 'plain-1' });
     expect(a.sources).toBeUndefined();
+    expect(a.route_reason).not.toMatch(/history/);
     expect(a.route).toBe('tiny');
   });
 
