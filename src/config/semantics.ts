@@ -53,6 +53,16 @@ const checks: Check[] = [
     }
     return out;
   },
+  (c) => {
+    const tz = c.timeline.time_zone;
+    if (!tz) return [];
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return [];
+    } catch {
+      return [`timeline.time_zone: unknown time zone ${JSON.stringify(tz)}; use an IANA name like Europe/Madrid, or leave it empty`];
+    }
+  },
 ];
 
 export function addSemanticCheck(check: Check): void {

@@ -104,6 +104,32 @@ export interface AskAnswer {
   latency_ms: number;
   tokens: number;
   error?: string;
+  /** A history question: the events the answer cites (newest or most relevant first). */
+  sources?: AskSourceEvent[];
+  /** A history question: how it was read and searched. */
+  history?: HistoryInfo;
+}
+
+/** One timeline event an answer cites. */
+export interface AskSourceEvent {
+  id: string;
+  camera: string;
+  ts: string;
+  summary: string;
+  /** Relative to the web UI (works behind ingress); null without a snapshot. */
+  snapshot_url: string | null;
+}
+
+/** How a history question was answered: filters read from it, counts from the database. */
+export interface HistoryInfo {
+  range: { since: string; until: string; label: string } | null;
+  camera: string | null;
+  /** Events in the range (and camera): exact, from SQLite. */
+  events_in_range: number;
+  /** "how many X": events in range mentioning X, exact, from SQLite (never from the model). */
+  count?: { term: string; n: number };
+  retrieval: 'hybrid' | 'vector' | 'keyword' | 'newest' | 'count' | 'none';
+  retrieval_reason: string;
 }
 
 /** sarai/voice/<satellite>/response */

@@ -7,6 +7,7 @@ import { toSpeechAudio } from '../media/audio/convert.js';
 import { readWav, type WavAudio } from '../media/audio/wav-reader.js';
 import { prepareImage } from '../media/image.js';
 import { sniffImage } from '../media/image-magic.js';
+import { bridgeAskGenerate } from '../sources/ask-history.js';
 import { HttpError, readBody, sendJson } from './respond.js';
 
 /** Camera id the try-it results carry (never published, never stored in the timeline). */
@@ -39,6 +40,8 @@ function asHttp(err: unknown): never {
 /** POST /api/ask, /api/describe, /api/transcribe: the dashboard's "Try it" page. */
 export function registerTryRoutes(ctx: AppContext): void {
   const { http } = ctx;
+  // the same answer as sarai/ask: questions about past events come from the timeline
+  const ask = bridgeAskGenerate(ctx);
 
   http.route('POST', '/api/ask', async ({ req, res }) => {
     refuseSimpleContentType(req);
@@ -52,8 +55,12 @@ export function registerTryRoutes(ctx: AppContext): void {
     if (typeof text !== 'string' || !text.trim()) throw new HttpError(400, 'text must be a non-empty string');
     if (text.length > TRY_LIMITS.textChars) throw new HttpError(413, `text is longer than ${TRY_LIMITS.textChars} characters`);
     try {
-      const r = await ctx.router.answer(text.trim());
-      sendJson(res, 200, { text: r.value.text, route: r.route, route_reason: r.reason, model: r.model, latency_ms: Math.round(r.latencyMs), tokens: r.value.tokens });
+      const started = performance.now();
+      const g = await ask(text.trim(), new AbortController().signal);
+      sendJson(res, 200, {
+        text: g.text, route: g.route, route_reason: g.route_reason, model: g.model, latency_ms: Math.round(performance.now() - started), tokens: g.tokens,
+        ...(g.sources ? { sources: g.sources } : {}), ...(g.history ? { history: g.history } : {}),
+      });
     } catch (err) {
       asHttp(err);
     }

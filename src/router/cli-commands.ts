@@ -5,8 +5,14 @@ import { describeSnapshot } from '../camera/describe.js';
 import { cameraSettings, imageSizeFor } from '../camera/settings.js';
 import type { CameraResult } from '../core/results.js';
 import { prepareImage } from '../media/image.js';
-import { createLogger } from '../log/logger.js';
-import { createModelLayer, startModelLayer, stopModelLayer } from './model-layer.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { answerHistory, type HistoryAnswer } from '../history/answer.js';
+import { TimelineStore } from '../publishers/timeline/store.js';
+import { VectorBackfill } from '../publishers/timeline/vector-backfill.js';
+import { historyDeps } from '../sources/ask-history.js';
+import type { EmbedFn } from './classifier.js';
+import { HistoryIntent } from './history-intent.js';
+import { createModelLayer, startModelLayer, stopModelLayer, type ModelLayer } from './model-layer.js';
 import type { GenerateResult } from '../backends/types.js';
 import type { ModelRouter, Routed } from './types.js';
 
@@ -77,16 +83,48 @@ export async function describeCommand(loaded: LoadedConfig, file: string, opts: 
   );
 }
 
-/** `sarai ask <text>`: a question through the router (tier classification, fallbacks). */
+/**
+ * `sarai ask <text>`: a question through the router (tier classification, fallbacks); a
+ * question about past events (no --role) is answered from the timeline in data_dir, citing
+ * its events.
+ */
 export async function askCommand(loaded: LoadedConfig, text: string, opts: AskCliOptions): Promise<CliOutcome> {
   let streamed = false;
   const onToken = opts.stream && !opts.json ? (t: string) => {
     streamed = true;
     process.stdout.write(t);
   } : undefined;
-  return runWithRouter(loaded, { ...textOutput(opts.json), streamed: () => streamed }, (router) =>
-    router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) }),
-  );
+  let history: HistoryAnswer | undefined;
+  let store: TimelineStore | undefined;
+  const out: RoutedOutput<GenerateResult> = {
+    ...textOutput(opts.json),
+    streamed: () => streamed,
+    text: (r) => (history && !opts.json ? [r.value.text, ...history.sources.map((e) => `  [${e.id}] ${e.ts} ${e.camera}: ${e.summary}`)].join('\n') : r.value.text),
+    fields: (r) => (history ? { sources: history.sources, history: history.history } : { json: r.value.json }),
+  };
+  try {
+    return await runWithRouter(loaded, out, async (router, layer) => {
+      const embed: EmbedFn | undefined = layer.backends.get('embedding') ? async (texts, signal) => (await router.embed(texts, signal)).value : undefined;
+      const decision = opts.role ? undefined : await new HistoryIntent(loaded.config.router).decide(text, embed);
+      if (!decision?.history) return router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) });
+      const started = performance.now();
+      const c = loaded.config;
+      store = new TimelineStore(resolveDir(loaded, c.data_dir), { days: c.timeline.retention_days, maxBytes: Math.round(c.timeline.max_mb * 1_048_576) });
+      const opened = store;
+      const deps = historyDeps(c, router, (role) => layer.backends.get(role) !== undefined, () => opened);
+      const backfill = new VectorBackfill(opened, deps.embed as NonNullable<typeof deps.embed>, layer.log, { batch: 16, retryMs: 60_000 });
+      if (embed) {
+        // events the bridge has not embedded yet (or with no embedding role running) get their vectors now
+        backfill.kick();
+        await backfill.idle();
+      }
+      history = await answerHistory(deps, text, new AbortController().signal, onToken);
+      const ms = Math.round(performance.now() - started);
+      return { value: { text: history.text, model: history.model, tokens: history.tokens, latencyMs: ms }, route: history.route, model: history.model, latencyMs: ms, reason: `${decision.reason}; ${history.route_reason}` };
+    });
+  } finally {
+    store?.close();
+  }
 }
 
 /** A generated answer: its text, plus the parsed JSON when there is one. */
@@ -109,13 +147,13 @@ export interface RoutedOutput<T> {
  * object; errors as `sarai: Name: message` and exit code 1. Shared by describe/ask and the
  * voice commands.
  */
-export async function runWithRouter<T>(loaded: LoadedConfig, out: RoutedOutput<T>, run: (router: ModelRouter) => Promise<Routed<T>>): Promise<CliOutcome> {
+export async function runWithRouter<T>(loaded: LoadedConfig, out: RoutedOutput<T>, run: (router: ModelRouter, layer: ModelLayer & { log: Logger }) => Promise<Routed<T>>): Promise<CliOutcome> {
   // Logs go to stderr (warnings only) so stdout holds just the answer.
   const log = createLogger(loaded.config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);
   const layer = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log, undefined, { baseDir: loaded.baseDir });
   try {
     await startModelLayer(layer);
-    const r = await run(layer.router);
+    const r = await run(layer.router, { ...layer, log });
     const text = out.text(r);
     if (out.json) {
       process.stdout.write(`${JSON.stringify({ text, ...out.fields?.(r), route: r.route, model: r.model, latency_ms: r.latencyMs, reason: r.reason })}\n`);

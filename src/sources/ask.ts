@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { BridgeDevice } from '../publishers/bridge-device.js';
 import type { IncomingMessage, MqttBridge } from '../mqtt/client.js';
 import type { ModelRouter } from '../router/types.js';
+import { bridgeAskGenerate } from './ask-history.js';
 
 /** Longest question accepted (characters); longer is refused before any model sees it. */
 export const MAX_ASK_CHARS = 8_000;
@@ -23,6 +24,9 @@ export interface AskGeneration {
   route: string;
   route_reason: string;
   tokens: number;
+  /** History questions: the cited events and how the question was read. */
+  sources?: AskAnswer['sources'];
+  history?: AskAnswer['history'];
 }
 /** Whatever answers the text: the router in the bridge, one backend for `sarai ask --model`. */
 export type AskGenerate = (text: string, signal: AbortSignal, onToken?: (t: string) => void) => Promise<AskGeneration>;
@@ -63,7 +67,10 @@ export async function askText(generate: AskGenerate, input: AskInput, opts: { si
   const started = performance.now();
   try {
     const g = await generate(input.text, opts.signal ?? new AbortController().signal, opts.onToken);
-    return { id: input.id, text: g.text, route: g.route, route_reason: g.route_reason, model: g.model, latency_ms: Math.round(performance.now() - started), tokens: g.tokens };
+    return {
+      id: input.id, text: g.text, route: g.route, route_reason: g.route_reason, model: g.model, latency_ms: Math.round(performance.now() - started), tokens: g.tokens,
+      ...(g.sources ? { sources: g.sources } : {}), ...(g.history ? { history: g.history } : {}),
+    };
   } catch (err) {
     return { id: input.id, text: '', route: '', route_reason: '', model: '', latency_ms: Math.round(performance.now() - started), tokens: 0, error: errorMessage(err) };
   }
@@ -155,7 +162,7 @@ export class AskSource implements Service {
   }
 }
 
-/** The bridge feature: `sarai/ask` answered through the router. */
+/** The bridge feature: `sarai/ask` answered through the router, questions about past events from the timeline. */
 export function askFeature(ctx: AppContext): Service {
-  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, bridge: ctx.bridge, generate: routerGenerate(ctx.router) });
+  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, bridge: ctx.bridge, generate: bridgeAskGenerate(ctx) });
 }

@@ -9,6 +9,8 @@ export const RouterSection = Section({
   expert_threshold: Type.Number({ default: 0.05, description: 'expert similarity must beat tiny by this margin' }),
   exemplars: Type.Record(Type.String({ pattern: ID_PATTERN }), Type.Array(Type.String()), { default: {}, additionalProperties: false, description: 'example sentences per role for the semantic text classifier' }),
   expert_keywords: Type.Array(Type.String(), { default: [], description: 'words that send a question to the expert when there is no embedding role' }),
+  history_exemplars: Type.Array(Type.String(), { default: [], description: 'example questions about past camera events (sarai/ask answers them from the timeline); empty: built-in examples' }),
+  history_threshold: Type.Number({ default: 0.05, description: 'history similarity must beat the other exemplars by this margin' }),
   expert_min_words: Type.Integer({ default: 40, minimum: 1, description: 'questions this long go to the expert when there is no embedding role' }),
   circuit_failures: Type.Integer({ default: 3, minimum: 1, description: 'failures in a row that open a role\'s circuit' }),
   circuit_reset_s: Type.Number({ default: 30, exclusiveMinimum: 0, description: 'time before a half-open probe (s)' }),
@@ -46,4 +48,6 @@ export const VoiceSection = Section({
 export const TimelineSection = Section({
   retention_days: Type.Number({ default: 14, exclusiveMinimum: 0, description: 'results older than this are deleted' }),
   max_mb: Type.Number({ default: 1024, exclusiveMinimum: 0, description: 'oldest results are deleted beyond this size' }),
+  time_zone: Type.String({ default: '', maxLength: 64, description: 'IANA zone for "today", "yesterday", "since 8" in questions; empty: the process\'s zone (TZ, set by Home Assistant)' }),
+  ask_top_k: Type.Integer({ default: 8, minimum: 1, maximum: 50, description: 'events a history question cites at most (the model\'s context stays bounded)' }),
 });

@@ -31,7 +31,14 @@ export function initTry() {
   wire('try-ask', 'ask-out', async (form) => {
     const text = form.elements.text.value;
     const r = await api('api/ask', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
-    return [h('p', {}, r.text), routeLine(r)];
+    // a history question cites timeline events: each with its time, camera and snapshot link
+    const cited = r.sources?.length
+      ? h('ol', { class: 'sources', 'aria-label': 'Cited events' }, r.sources.map((s) => h('li', {},
+        h('code', {}, s.id), ` ${new Date(s.ts).toLocaleString()} · ${s.camera}: ${s.summary} `,
+        s.snapshot_url ? h('a', { href: s.snapshot_url, target: '_blank', rel: 'noopener' }, 'snapshot') : null)))
+      : null;
+    const counted = r.history?.count ? h('p', { class: 'meta' }, `Counted from the database: ${r.history.count.n} (${r.history.count.term || 'events'}), ${r.history.events_in_range} events in range`) : null;
+    return [h('p', {}, r.text), counted, cited, routeLine(r)].filter(Boolean);
   });
 
   const file = document.getElementById('describe-file');

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { CameraResult } from '../../core/results.js';
+import { EventIndex } from './event-index.js';
 
 export interface EventQuery {
   camera?: string;
@@ -39,6 +40,8 @@ export class TimelineStore {
   private readonly db: Database.Database;
   private totalBytes = 0;
   private readonly stmts;
+  /** Keyword (FTS5) and vector (sqlite-vec) retrieval over the same rows. */
+  readonly index: EventIndex;
 
   constructor(dataDir: string, private readonly limits: RetentionLimits) {
     const dir = path.join(dataDir, 'timeline');
@@ -65,6 +68,7 @@ export class TimelineStore {
         jpeg BLOB NOT NULL
       );
     `);
+    this.index = new EventIndex(this.db);
     this.stmts = {
       insert: this.db.prepare('INSERT OR IGNORE INTO events (id, camera, ts_ms, alert, result, bytes) VALUES (?, ?, ?, ?, ?, ?)'),
       insertSnap: this.db.prepare('INSERT INTO snapshots (seq, jpeg) VALUES (?, ?)'),
@@ -92,6 +96,7 @@ export class TimelineStore {
       const info = this.stmts.insert.run(result.id, result.camera, Number.isFinite(tsMs) ? tsMs : Date.now(), result.alert ? 1 : 0, json, bytes);
       if (info.changes === 0) return;
       if (jpeg) this.stmts.insertSnap.run(info.lastInsertRowid, jpeg);
+      this.index.addText(Number(info.lastInsertRowid), result);
       this.totalBytes += bytes;
     })();
     if (this.totalBytes > this.limits.maxBytes) this.enforceSize();
@@ -150,6 +155,16 @@ export class TimelineStore {
     args.push(q.limit);
     const rows = this.db.prepare(sql).all(...args) as { seq: number; result: string; snap: number }[];
     return rows.map((r) => ({ seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }));
+  }
+
+  /** The events with these sequence numbers, in the order given (missing ones skipped). */
+  bySeq(seqs: number[]): StoredEvent[] {
+    if (seqs.length === 0) return [];
+    const rows = this.db
+      .prepare(`SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE seq IN (${seqs.map(() => '?').join(',')})`)
+      .all(...seqs) as { seq: number; result: string; snap: number }[];
+    const by = new Map(rows.map((r) => [r.seq, { seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }]));
+    return seqs.flatMap((s) => by.get(s) ?? []);
   }
 
   get(id: string): StoredEvent | undefined {

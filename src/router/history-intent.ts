@@ -1,0 +1,88 @@
+import type { Config } from '../config/schema/index.js';
+import { errorMessage } from '../core/errors.js';
+import { cosine, type EmbedFn } from './classifier.js';
+
+export interface HistoryDecision {
+  history: boolean;
+  reason: string;
+}
+
+/** Questions that are about what the cameras saw (the semantic side of the decision). */
+export const DEFAULT_HISTORY_EXEMPLARS = [
+  'did anyone come to the front door today',
+  'when did the parcel arrive',
+  'how many cars were in the driveway yesterday',
+  'what happened in the garden this morning',
+  'was there a person at the gate last night',
+  'when was the last time the dog was in the yard',
+  'show me the events from the back door camera',
+  'did the delivery van come on monday',
+];
+
+/** Questions that are not: the contrast, besides the router's own tier exemplars. */
+const NOT_HISTORY = ['turn on the kitchen lights', 'what is the capital of france', 'tell me a joke', 'explain how a heat pump works', 'write a short poem', 'what is two plus two'];
+
+/** Phrases that only a question about past events uses. */
+const STRONG_CUES =
+  /\b(how many|how often|when did|when was|what time did|did (anyone|anybody|someone|somebody|a|an|the)\b|was (there|anyone|anybody|someone|somebody)|were there|has (anyone|anybody|someone|somebody|the)\b|last seen|what happened|anything happen|any (activity|motion|visitors?|deliver(y|ies)))/;
+/** Words about the cameras and what they record. */
+const CAMERA_WORDS = /\b(cameras?|timeline|events?|footage|snapshots?|doorbell|driveway|porch|garden|yard|gate|front door|back door|garage|motion|parcels?|packages?|deliver(y|ies|ed)|visitors?|arrived|came|seen|detected|recorded)\b/;
+/** Past-time words. */
+const TIME_WORDS = /\b(today|yesterday|tonight|last night|this (morning|afternoon|evening|week)|last (hour|\d+ hours?|\d+ minutes?)|since|monday|tuesday|wednesday|thursday|friday|saturday|sunday|ago)\b/;
+
+/**
+ * Whether a question is about the timeline: cheap cues first (phrases like "how many",
+ * "did anyone"; a camera word together with a time word), then, with an embedding role, its
+ * similarity to history exemplars against the tier exemplars and a few general questions
+ * (the same idea as the tiny/expert classifier). Without embeddings, the cues decide alone.
+ */
+export class HistoryIntent {
+  private table?: Promise<{ history: Float32Array[]; other: Float32Array[] }>;
+
+  constructor(private readonly router: Config['router']) {}
+
+  private get exemplars(): string[] {
+    return this.router.history_exemplars.length > 0 ? this.router.history_exemplars : DEFAULT_HISTORY_EXEMPLARS;
+  }
+
+  cues(text: string): HistoryDecision | undefined {
+    const q = text.toLowerCase();
+    const strong = STRONG_CUES.exec(q);
+    if (strong) return { history: true, reason: `history cue "${strong[0]}"` };
+    const cam = CAMERA_WORDS.exec(q);
+    const time = TIME_WORDS.exec(q);
+    if (cam && time) return { history: true, reason: `history cue "${cam[0]}" + "${time[0]}"` };
+    return undefined;
+  }
+
+  async decide(text: string, embed: EmbedFn | undefined, signal?: AbortSignal): Promise<HistoryDecision> {
+    const cue = this.cues(text);
+    if (cue) return cue;
+    if (!embed) return { history: false, reason: 'no history cue (no embedding role)' };
+    try {
+      const table = await this.vectors(embed, signal);
+      const [q] = await embed([text], signal);
+      if (!q) throw new Error('no vector for the question');
+      const best = (vs: Float32Array[]): number => vs.reduce((m, v) => Math.max(m, cosine(q, v)), -1);
+      const h = best(table.history);
+      const o = best(table.other);
+      const history = h - o >= this.router.history_threshold;
+      return { history, reason: `history classifier: ${history ? 'history' : 'not history'} (${h.toFixed(2)} vs ${o.toFixed(2)})` };
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      return { history: false, reason: `no history cue (classifier failed: ${errorMessage(err).slice(0, 120)})` };
+    }
+  }
+
+  private vectors(embed: EmbedFn, signal?: AbortSignal): Promise<{ history: Float32Array[]; other: Float32Array[] }> {
+    if (!this.table) {
+      const history = this.exemplars;
+      const other = [...NOT_HISTORY, ...Object.values(this.router.exemplars).flat()];
+      this.table = embed([...history, ...other], signal).then((v) => ({ history: v.slice(0, history.length), other: v.slice(history.length) }));
+      this.table.catch(() => {
+        this.table = undefined; // retried on the next question
+      });
+    }
+    return this.table;
+  }
+}

@@ -1,0 +1,55 @@
+import type { Config } from '../config/schema/index.js';
+import type { AppContext } from '../core/context.js';
+import { answerHistory, type HistoryDeps } from '../history/answer.js';
+import { timelineOf } from '../publishers/timeline/timeline.js';
+import type { EmbedFn } from '../router/classifier.js';
+import { HistoryIntent } from '../router/history-intent.js';
+import type { ModelRouter } from '../router/types.js';
+import { routerGenerate, type AskGenerate } from './ask.js';
+
+/**
+ * An AskGenerate that sends questions about past events to the timeline (answerHistory) and
+ * every other question to `other`. The decision's reason is in the answer's route_reason.
+ */
+export function historyAwareGenerate(intent: HistoryIntent, embed: EmbedFn | undefined, history: HistoryDeps, other: AskGenerate): AskGenerate {
+  return async (text, signal, onToken) => {
+    const d = await intent.decide(text, embed, signal);
+    if (!d.history) return other(text, signal, onToken);
+    const a = await answerHistory(history, text, signal, onToken);
+    return { ...a, route_reason: `${d.reason}; ${a.route_reason}` };
+  };
+}
+
+/** History deps over a router: the embedding role, the text role (`router.text_default`) and a timeline store. */
+export function historyDeps(config: Config, router: ModelRouter, hasRole: (role: string) => boolean, store: HistoryDeps['store']): HistoryDeps {
+  const textRole = config.router.text_default;
+  return {
+    store,
+    embed: async (texts, signal) => {
+      const r = await router.embed(texts, signal);
+      return { vectors: r.value, model: r.model };
+    },
+    generate: async (system, prompt, signal, onToken) => {
+      // the text role answers (a long prompt of events is not a reason for the expert)
+      const r = await router.answer(prompt, { system, signal, ...(hasRole(textRole) ? { role: textRole } : {}), ...(onToken ? { onToken } : {}) });
+      return { text: r.value.text, model: r.model, route: r.route, route_reason: r.reason, tokens: r.value.tokens };
+    },
+    timeZone: config.timeline.time_zone,
+    topK: config.timeline.ask_top_k,
+    cameras: Object.keys(config.cameras),
+  };
+}
+
+/** `sarai/ask` and the Try-it page in the bridge: history questions from the timeline, the rest through the router. */
+export function bridgeAskGenerate(ctx: AppContext): AskGenerate {
+  const intent = new HistoryIntent(ctx.config.router);
+  const embed: EmbedFn = async (texts, signal) => (await ctx.router.embed(texts, signal)).value;
+  const deps = historyDeps(ctx.config, ctx.router, (r) => ctx.backends.get(r) !== undefined, () => timelineOf(ctx).store);
+  const other = routerGenerate(ctx.router);
+  // the registry is asked per question, not here: building it before the model manager
+  // starts would create the llama backends outside the manager
+  return (text, signal, onToken) => {
+    const withEmbedding = ctx.backends.get('embedding') !== undefined && !ctx.backends.unavailable('embedding');
+    return historyAwareGenerate(intent, withEmbedding ? embed : undefined, deps, other)(text, signal, onToken);
+  };
+}
