@@ -155,7 +155,12 @@ export class AskSource implements Service {
   }
 }
 
+/** The bridge's one way of answering a question: `sarai/ask` and the Wyoming conversation agent both use it. */
+export function bridgeAskGenerate(ctx: AppContext): AskGenerate {
+  return routerGenerate(ctx.router);
+}
+
 /** The bridge feature: `sarai/ask` answered through the router. */
 export function askFeature(ctx: AppContext): Service {
-  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, bridge: ctx.bridge, generate: routerGenerate(ctx.router) });
+  return new AskSource({ mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bus: ctx.bus, bridge: ctx.bridge, generate: bridgeAskGenerate(ctx) });
 }
