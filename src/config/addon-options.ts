@@ -46,6 +46,7 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   timeline_retention_days: ['timeline', 'retention_days'],
   timeline_max_mb: ['timeline', 'max_mb'],
   wyoming_enabled: ['wyoming', 'enabled'],
+  wyoming_conversation: ['wyoming', 'conversation'],
   tts_public_url: ['http', 'public_url'],
 };
 
