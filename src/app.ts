@@ -17,6 +17,7 @@ import { BridgeDevice } from './publishers/bridge-device.js';
 import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
 import { timelineFeature } from './publishers/timeline/index.js';
+import { digestFeature } from './digest/service.js';
 import { frigateDescriptionsFeature } from './publishers/frigate/description-writer.js';
 import { frigateFeature } from './sources/frigate/index.js';
 import { homeAssistantFeature } from './sources/homeassistant/index.js';
@@ -36,7 +37,12 @@ type Feature = (ctx: AppContext) => Service | Service[] | undefined;
 const FEATURES: Feature[] = [
   (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
   (ctx) => clusterFeature(ctx), // cluster.group: worker status + lease, the group's result ledger
-  (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
+  (ctx) => {
+    // camera results + snapshots in SQLite, GET /api/events; the digest counts from its store
+    const timeline = timelineFeature(ctx);
+    const digest = digestFeature(ctx, () => timeline.store);
+    return digest ? [timeline, digest] : [timeline];
+  },
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
   (ctx) => frigateFeature(ctx), // frigate/events, reviews, snapshots (when frigate.enabled)

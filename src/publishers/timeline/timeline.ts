@@ -47,6 +47,6 @@ export class Timeline implements Service {
   }
 }
 
-export function timelineFeature(ctx: AppContext): Service {
+export function timelineFeature(ctx: AppContext): Timeline {
   return new Timeline(ctx);
 }
