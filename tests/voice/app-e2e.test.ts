@@ -154,6 +154,12 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     de.close();
   });
 
+  it('the digest feature is wired in the bridge: sarai/digest/request on an empty timeline -> a plain digest on sarai/digest', async () => {
+    const got = probe.waitFor((m) => m.topic === 'sarai/digest' && m.payload.toString().includes('"id":"app-digest"'), 30_000);
+    await probe.publish('sarai/digest/request', '{"period":"last_24h","id":"app-digest"}');
+    expect(JSON.parse((await got).payload.toString())).toMatchObject({ text: 'No camera events in the last 24 hours.', text_source: 'counts', totals: { events: 0 } });
+  });
+
   it('Home Assistant Assist over Wyoming: transcribe and synthesize through the router; bad headers reach sarai/error', async () => {
     const speech = espeakWav('what is the weather');
     const c = await RawWyomingClient.connect(port('wyoming-asr'));
