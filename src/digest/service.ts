@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { ID_PATTERN } from '../config/schema/index.js';
 import type { AppContext } from '../core/context.js';
 import type { ErrorReporter } from '../core/error-reporter.js';
-import { InputError, errorMessage } from '../core/errors.js';
+import { BackendError, InputError, errorMessage } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
+import { refuseSimpleContentType } from '../http/api-try.js';
+import { HttpError, readBody, sendJson } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
 import type { IncomingMessage, MqttBridge } from '../mqtt/client.js';
 import type { BridgeDevice } from '../publishers/bridge-device.js';
@@ -123,17 +125,26 @@ export class DigestService implements Service {
     return this.run(req, m.topic);
   }
 
-  /** Builds and publishes one digest; a bad period or a closed timeline is reported on sarai/error. */
-  async run(req: DigestRequest, topic: string): Promise<Digest | undefined> {
-    const { mqtt, errors, log } = this.deps;
+  /** Builds one digest (not published); throws InputError for a bad period. */
+  async build(req: DigestRequest): Promise<Digest> {
     const ac = new AbortController();
     this.inflight.add(ac);
     try {
       const period = resolvePeriod(req.period, this.now());
       const store = this.deps.store();
-      if (!store) throw new Error('digest: the timeline is not open');
+      if (!store) throw new BackendError('digest: the timeline is not open');
       const counts = store.counts(period.since, period.until, req.camera);
-      const digest = await buildDigest({ id: req.id, period, counts, ...(req.camera ? { camera: req.camera } : {}), ...(this.deps.generate ? { generate: this.deps.generate } : {}), signal: ac.signal });
+      return await buildDigest({ id: req.id, period, counts, ...(req.camera ? { camera: req.camera } : {}), ...(this.deps.generate ? { generate: this.deps.generate } : {}), signal: ac.signal });
+    } finally {
+      this.inflight.delete(ac);
+    }
+  }
+
+  /** Builds and publishes one digest; a bad period or a closed timeline is reported on sarai/error. */
+  async run(req: DigestRequest, topic: string): Promise<Digest | undefined> {
+    const { mqtt, errors, log } = this.deps;
+    try {
+      const digest = await this.build(req);
       if (digest.model_error) errors.report(this.name, topic, `digest ${digest.id}: the text model failed (${digest.model_error}); published the plain digest`);
       mqtt.publish(mqtt.topic('digest'), JSON.stringify(digest), { retain: true, qos: 1 });
       mqtt.publish(mqtt.topic('digest/event'), JSON.stringify({ event_type: 'digest', id: digest.id, period: digest.period, ...(digest.camera ? { camera: digest.camera } : {}), text: digest.text, totals: digest.totals }), { qos: 1 });
@@ -142,8 +153,6 @@ export class DigestService implements Service {
     } catch (err) {
       errors.report(this.name, topic, err);
       return undefined;
-    } finally {
-      this.inflight.delete(ac);
     }
   }
 }
@@ -152,8 +161,26 @@ export class DigestService implements Service {
 export function digestFeature(ctx: AppContext, store: () => TimelineStore | undefined): Service | undefined {
   const d = ctx.config.digest;
   if (!d.enabled) return undefined;
-  return new DigestService({
+  const service = new DigestService({
     mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bridge: ctx.bridge, store, generate: bridgeAskGenerate(ctx),
     period: d.period, ...(d.time ? { time: d.time } : {}),
   });
+  // POST /api/digest {period?, camera?}: the digest as JSON, not published (the dashboard, scripts)
+  ctx.http.route('POST', '/api/digest', async ({ req, res }) => {
+    refuseSimpleContentType(req);
+    const body = await readBody(req, MAX_REQUEST_BYTES);
+    let digestReq: DigestRequest;
+    try {
+      digestReq = parseDigestRequest(body.length ? body : Buffer.from('{}'), d.period);
+    } catch (err) {
+      throw new HttpError(400, errorMessage(err));
+    }
+    try {
+      sendJson(res, 200, await service.build(digestReq));
+    } catch (err) {
+      if (err instanceof InputError) throw new HttpError(400, err.message);
+      throw err;
+    }
+  });
+  return service;
 }
