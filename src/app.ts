@@ -18,6 +18,7 @@ import { cameraFeature } from './camera/feature.js';
 import { ClipSource } from './sources/clip.js';
 import { soundsFeature } from './sounds/index.js';
 import { timelineFeature } from './publishers/timeline/index.js';
+import { digestFeature } from './digest/service.js';
 import { frigateDescriptionsFeature } from './publishers/frigate/description-writer.js';
 import { frigateFeature } from './sources/frigate/index.js';
 import { homeAssistantFeature } from './sources/homeassistant/index.js';
@@ -37,7 +38,12 @@ type Feature = (ctx: AppContext) => Service | Service[] | undefined;
 const FEATURES: Feature[] = [
   (ctx) => backendsFeature(ctx), // model roles: health on the bridge device, disposed last
   (ctx) => clusterFeature(ctx), // cluster.group: worker status + lease, the group's result ledger
-  (ctx) => timelineFeature(ctx), // camera results + snapshots in SQLite, GET /api/events
+  (ctx) => {
+    // camera results + snapshots in SQLite, GET /api/events; the digest counts from its store
+    const timeline = timelineFeature(ctx);
+    const digest = digestFeature(ctx, () => timeline.store);
+    return digest ? [timeline, digest] : [timeline];
+  },
   (ctx) => cameraFeature(ctx), // scheduler, camera entities, sarai/camera/<id>/snapshot
   (ctx) => new ClipSource(ctx), // sarai/camera/<id>/clip: RTSP clips and MP4/MKV bytes via ffmpeg
   (ctx) => soundsFeature(ctx), // sound events: live RTSP audio of cameras with sound_rtsp (clip audio: ClipSource)

@@ -102,6 +102,17 @@ program
   });
 
 program
+  .command('digest [period]')
+  .description('digest of the timeline (today, yesterday, last_24h, last_7d or YYYY-MM-DD; default digest.period): counts from the database, prose by the text role')
+  .option('-c, --camera <id>', 'one camera only')
+  .option('--plain', 'the counts only, no model')
+  .option('--json', 'print the sarai/digest JSON')
+  .action(async (period: string | undefined, o: { camera?: string; json?: boolean; plain?: boolean }) => {
+    const { digestCommand } = await import('./digest/cli-command.js');
+    process.exit((await digestCommand(configured(), period, o)).code);
+  });
+
+program
   .command('transcribe <wav>')
   .description('speech to text: a WAV file (PCM 8-32 bit or float, any rate) through the stt path')
   .option('--json', 'print {text, route, model, latency_ms, reason} as JSON')

@@ -53,6 +53,9 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   timeline_max_mb: ['timeline', 'max_mb'],
   sound_events_enabled: ['models', 'audio_events', 'enabled'],
   wyoming_enabled: ['wyoming', 'enabled'],
+  wyoming_conversation: ['wyoming', 'conversation'],
+  digest_time: ['digest', 'time'],
+  digest_period: ['digest', 'period'],
   tts_public_url: ['http', 'public_url'],
 };
 

@@ -38,7 +38,10 @@ const checks: Check[] = [
       : [],
   (c) => {
     const w = c.wyoming;
-    return w.enabled && w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
+    if (!w.enabled) return [];
+    const out = w.asr_port !== 0 && w.asr_port === w.tts_port ? ['wyoming.tts_port: must differ from wyoming.asr_port'] : [];
+    if (w.conversation && w.handle_port !== 0 && (w.handle_port === w.asr_port || w.handle_port === w.tts_port)) out.push('wyoming.handle_port: must differ from wyoming.asr_port and wyoming.tts_port');
+    return out;
   },
   (c) => {
     // sound events: a camera's sounds must be defined, and something must classify them

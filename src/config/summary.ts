@@ -15,7 +15,7 @@ export function summarizeConfig(c: Config, source: string): string {
   add('cameras', cams.length ? cams.map(([id, cam]) => `${id}${cam.rtsp_url ? ' (rtsp)' : ''}`).join(', ') : 'none configured (any id on the snapshot topic works)');
   const sats = Object.keys(c.satellites);
   add('satellites', sats.length ? sats.join(', ') : 'none configured');
-  add('Wyoming', c.wyoming.enabled ? `ASR :${c.wyoming.asr_port}, TTS :${c.wyoming.tts_port}` : 'off');
+  add('Wyoming', c.wyoming.enabled ? `ASR :${c.wyoming.asr_port}, TTS :${c.wyoming.tts_port}${c.wyoming.conversation ? `, conversation :${c.wyoming.handle_port}` : ''}` : 'off');
   lines.push('', 'models:');
   lines.push(`  ${'role'.padEnd(10)} ${'backend'.padEnd(12)} ${'model'.padEnd(34)} ${'MB'.padStart(6)}  notes`);
   let pinned = 0;

@@ -22,7 +22,7 @@ export const TRY_LIMITS = { imageBytes: 10 * 1_048_576, wavBytes: 32 * 1_048_576
  * preflight, so the browser never sends the real request).
  */
 const SIMPLE_TYPES = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data'];
-function refuseSimpleContentType(req: http.IncomingMessage): void {
+export function refuseSimpleContentType(req: http.IncomingMessage): void {
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (!type || SIMPLE_TYPES.includes(type)) throw new HttpError(415, `send the body with its own content type (application/json, image/..., audio/wav), not "${type || 'none'}"`);
 }

@@ -2,6 +2,7 @@ import '../backends/espeak/kind.js'; // registers backend kind `espeak`
 import '../backends/wyoming/kind.js'; // registers backend kind `wyoming`
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
+import { bridgeAskGenerate } from '../sources/ask-history.js';
 import { homeAssistantFor } from '../sources/homeassistant/index.js';
 import { WyomingService } from '../wyoming/service.js';
 import type { PlayMedia } from './pipeline.js';
@@ -21,7 +22,7 @@ export function voiceFeature(ctx: AppContext): Service | undefined {
   return ctx.config.voice.enabled ? new VoiceService(ctx, { router: ctx.router, playMedia: playMediaFor(ctx) }) : undefined;
 }
 
-/** SARAi's Wyoming ASR and TTS servers for Home Assistant Assist (wyoming.enabled). */
+/** SARAi's Wyoming ASR, TTS and conversation servers for Home Assistant Assist (wyoming.enabled). */
 export function wyomingFeature(ctx: AppContext): Service | undefined {
-  return ctx.config.wyoming.enabled ? new WyomingService(ctx, ctx.router) : undefined;
+  return ctx.config.wyoming.enabled ? new WyomingService(ctx, ctx.router, bridgeAskGenerate(ctx)) : undefined;
 }

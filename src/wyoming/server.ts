@@ -11,9 +11,11 @@ import { DEFAULT_LIMITS, WyomingDecoder, WyomingProtocolError, encodeEvent, type
 export interface WyomingEngine {
   transcribe(audio: Audio): Promise<{ text: string; language?: string }>;
   synthesize(text: string): Promise<Audio>;
+  /** The conversation agent (`handle` server): a question -> the answer to speak. Throws on failure. */
+  handle?(text: string, language: string | undefined): Promise<string>;
 }
 
-export type WyomingKind = 'asr' | 'tts';
+export type WyomingKind = 'asr' | 'tts' | 'handle';
 
 export interface WyomingServerOptions {
   kind: WyomingKind;
@@ -25,8 +27,10 @@ export interface WyomingServerOptions {
   engine: WyomingEngine;
   /** Longest utterance accepted (s). */
   maxUtteranceS: number;
-  /** Longest text to speak (characters), for `synthesize` and for a whole synthesis stream. */
+  /** Longest text (characters): to speak, for `synthesize` and a whole synthesis stream; for `handle`, a transcript. */
   maxTextChars: number;
+  /** `handle`: languages answered (others get `not-handled`); empty or absent: any. */
+  languages?: string[];
   log: Logger;
   /** Every rejected input or failure (for sarai/error). */
   onError: (err: unknown) => void;
@@ -51,8 +55,10 @@ const LINGER_MS = 2_000;
  * `describe` -> `info`; ASR: `transcribe` + `audio-start`/`audio-chunk`/`audio-stop` ->
  * `transcript`; TTS: `synthesize` -> `audio-start`/`audio-chunk`/`audio-stop`, or a stream
  * `synthesize-start`/`synthesize-chunk`.../`synthesize-stop` -> audio per sentence, then
- * `synthesize-stopped`. Bad input gets an `error` event {text, code}; a framing violation, an
- * idle connection or an event that never completes is closed after one.
+ * `synthesize-stopped`; handle (conversation agent): `transcript` -> `handled`. Bad input gets
+ * an `error` event {text, code} (on the handle server a `not-handled`, the only failure Home
+ * Assistant's conversation client reads); a framing violation, an idle connection or an event
+ * that never completes is closed after one.
  *
  * Connections are bounded; when all slots are taken, the one idle longest is closed to admit
  * the newcomer, so idle or stalled clients cannot lock Home Assistant out.
@@ -124,6 +130,20 @@ export class WyomingServer {
     oldest.hangUp(`closed to admit a new connection: all slots taken and this one idle for ${idleS} s`, 'evicted');
     return true;
   }
+}
+
+const KIND_NAMES: Record<WyomingKind, string> = { asr: 'ASR', tts: 'TTS', handle: 'conversation (handle)' };
+
+/** The context HA sent ({conversation_id, ...}), echoed back as Wyoming's "context for next interaction". */
+function contextField(context: unknown): { context?: Record<string, unknown> } {
+  return context && typeof context === 'object' && !Array.isArray(context) ? { context: context as Record<string, unknown> } : {};
+}
+
+/** `en-GB` is served by `en` and `en` by `en_US`: same primary subtag, case and separator aside. */
+export function languageServed(language: string, served: string[]): boolean {
+  if (served.length === 0) return true;
+  const primary = (l: string): string => l.toLowerCase().split(/[-_]/)[0] ?? '';
+  return served.some((s) => primary(s) === primary(language));
 }
 
 /** Sends one last `error` event and closes; a peer that never reads or closes is cut off after LINGER_MS. */
@@ -260,6 +280,7 @@ class Session {
     'synthesize-start': { kind: 'tts', run: () => this.onSynthesizeStart() },
     'synthesize-chunk': { kind: 'tts', run: (e) => this.onSynthesizeChunk(e) },
     'synthesize-stop': { kind: 'tts', run: () => this.onSynthesizeStop() },
+    transcript: { kind: 'handle', run: (e) => this.onTranscript(e) },
   };
 
   constructor(
@@ -277,9 +298,11 @@ class Session {
     if (!this.closed && !this.socket.destroyed && this.socket.writable) this.socket.write(encodeEvent(type, data, payload));
   }
 
-  private error(err: unknown, code: string): void {
+  private error(err: unknown, code: string, context?: unknown): void {
     this.o.onError(err);
-    this.send('error', { text: errorMessage(err), code });
+    // HA's conversation client waits for handled/not-handled and skips `error`: it would hang
+    if (this.o.kind === 'handle') this.send('not-handled', { text: errorMessage(err), ...contextField(context) });
+    else this.send('error', { text: errorMessage(err), code });
   }
 
   async handle(e: WyomingEvent): Promise<void> {
@@ -291,14 +314,28 @@ class Session {
       return;
     }
     if (h.kind && h.kind !== this.o.kind) {
-      const other = h.kind === 'asr' ? 'ASR' : 'TTS';
-      return this.error(new InputError(`this is the ${this.o.kind.toUpperCase()} server; send ${e.type} to the ${other} port`), 'unsupported');
+      return this.error(new InputError(`this is the ${KIND_NAMES[this.o.kind]} server; send ${e.type} to the ${KIND_NAMES[h.kind]} port`), 'unsupported');
     }
     try {
       await h.run(e);
     } catch (err) {
-      this.error(err, err instanceof InputError ? 'bad-request' : 'failed');
+      this.error(err, err instanceof InputError ? 'bad-request' : 'failed', e.data['context']);
     }
+  }
+
+  /** Conversation agent: HA sends `transcript` {text, language, context} and reads until `handled` or `not-handled`. */
+  private async onTranscript(e: WyomingEvent): Promise<void> {
+    if (!this.o.engine.handle) throw new InputError('this server has no conversation agent');
+    const text = e.data['text'];
+    if (typeof text !== 'string' || text.trim().length === 0) throw new InputError('transcript needs non-empty text');
+    if (text.length > this.o.maxTextChars) throw new InputError(`transcript of ${text.length} characters is longer than ${this.o.maxTextChars}`);
+    const language = e.data['language'];
+    if (language !== undefined && typeof language !== 'string') throw new InputError('transcript language must be a string');
+    if (language && !languageServed(language, this.o.languages ?? [])) {
+      throw new InputError(`language ${JSON.stringify(language.slice(0, 20))} is not configured (wyoming.languages: ${(this.o.languages ?? []).join(', ')})`);
+    }
+    const answer = await this.o.engine.handle(text.trim(), language || undefined);
+    this.send('handled', { text: answer, ...contextField(e.data['context']) });
   }
 
   private onAudioStart(e: WyomingEvent): void {

@@ -77,6 +77,7 @@ function sample(key: string, type: string): unknown {
   if (key === 'quiet_hours') return '23:00-07:00';
   if (key === 'models_dir') return '/share/sarai/models';
   if (key.startsWith('mqtt_') && key.endsWith('_file')) return `/ssl/sarai/${key}.pem`;
+  if (key === 'digest_time') return '21:30';
   throw new Error(`no sample for ${key}: ${type}`);
 }
 

@@ -130,6 +130,14 @@ describe('configuration', () => {
     expect(frigate('http://admin:pw@frigate:5000')).toEqual(['frigate.api_url: give only the base URL (no query, fragment or credentials)']);
     expect(configFromObject({ frigate: { enabled: true, api_url: 'http://ccab4aaf-frigate:5000/' } }, 'test').frigate.api_url).toBe('http://ccab4aaf-frigate:5000/');
   });
+
+  it('the Wyoming conversation port must differ from the ASR and TTS ports; digest.time must be HH:MM or empty', () => {
+    expect(problemsOf(() => configFromObject({ wyoming: { asr_port: 10400, handle_port: 10400 } }, 'test'))).toEqual(['wyoming.handle_port: must differ from wyoming.asr_port and wyoming.tts_port']);
+    expect(configFromObject({ wyoming: { conversation: false, asr_port: 10400, handle_port: 10400 } }, 'test').wyoming.handle_port).toBe(10400);
+    expect(problemsOf(() => configFromObject({ digest: { time: '25:00' } }, 'test')).join(' ')).toMatch(/digest\.time/);
+    expect(problemsOf(() => configFromObject({ digest: { period: 'fortnight' } }, 'test')).join(' ')).toMatch(/digest\.period/);
+    expect(configFromObject({ digest: { time: '' } }, 'test').digest).toEqual({ enabled: true, time: '', period: 'today' });
+  });
 });
 
 describe('sarai check-config', () => {

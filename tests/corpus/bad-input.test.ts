@@ -56,7 +56,7 @@ describe.skipIf(!haveMosquitto())(`the bad-input corpus (${CASES.length} cases):
       cameras: { porch: { rtsp_url: 'rtsp://127.0.0.1:9/never-reached' } }, // clip seconds are checked against it
       frigate: { enabled: true },
       voice: { max_utterance_s: 2 },
-      wyoming: { enabled: true, host: '127.0.0.1', asr_port: asrPort, tts_port: await freePort(), announce: false },
+      wyoming: { enabled: true, host: '127.0.0.1', asr_port: asrPort, tts_port: await freePort(), handle_port: await freePort(), announce: false },
     });
     attachRouter(app.app.ctx, timedRouter(0, (n) => ({ summary: `scene ${n}`, description: 'd', objects: [], alert: false, severity: 'none' })));
   }, 60_000);

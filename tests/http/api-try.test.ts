@@ -121,4 +121,15 @@ describe('try-it API: describe, transcribe, ask (real tiny models) and bad input
   it('the try-it routes only take POST', async () => {
     expect((await fetch(`${base}/api/describe`)).status).toBe(405);
   });
+
+  it('POST /api/digest returns the digest JSON; a date that does not exist is a 400, a form post a 415', async () => {
+    const digest = (body: string, type = 'application/json') => post('/api/digest', body, type);
+    const ok = await digest('{"period":"yesterday","camera":"porch"}');
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ period: 'yesterday', camera: 'porch', text: 'No events from porch yesterday.', totals: { events: 0 } });
+    const bad = await digest('{"period":"2026-02-30"}');
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('digest: 2026-02-30 is not a date');
+    expect((await digest('period=today', 'application/x-www-form-urlencoded')).status).toBe(415);
+  });
 });

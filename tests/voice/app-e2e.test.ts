@@ -81,7 +81,7 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
       satellites: { kitchen: { name: 'Kitchen', media_player: 'media_player.kitchen' } },
       homeassistant: { url: ha.url, token: 'ha-token' },
       http: { host: '127.0.0.1', port: 0, public_url: 'http://sarai.local:8099' },
-      wyoming: { enabled: true, host: '127.0.0.1', asr_port: 0, tts_port: 0, announce_host: 'sarai-addon' },
+      wyoming: { enabled: true, host: '127.0.0.1', asr_port: 0, tts_port: 0, handle_port: 0, announce_host: 'sarai-addon' },
     });
     probe = await MqttProbe.connect(mosq.url, ['sarai/#']);
   });
@@ -122,16 +122,42 @@ describe.skipIf(!ready)('the whole bridge: voice feature on the real router (tin
     expect(p.durationS).toBeCloseTo(claimedDurationS(tts.payload), 2);
   });
 
-  it('announces both Wyoming servers to the Supervisor with its token', async () => {
-    await supervisor.posted(2); // fire-and-forget at start
-    expect(supervisor.posts).toHaveLength(2);
-    expect(supervisor.posts.map((p) => p.auth)).toEqual(['Bearer test-supervisor-token', 'Bearer test-supervisor-token']);
+  it('announces the three Wyoming servers (speech-to-text, text-to-speech, conversation) to the Supervisor with its token', async () => {
+    await supervisor.posted(3); // fire-and-forget at start
+    expect(supervisor.posts).toHaveLength(3);
+    expect(supervisor.posts.map((p) => p.auth)).toEqual(Array(3).fill('Bearer test-supervisor-token'));
     expect(supervisor.posts.map((p) => p.body)).toEqual(
       expect.arrayContaining([
         { service: 'wyoming', config: { uri: `tcp://sarai-addon:${port('wyoming-asr')}` } },
         { service: 'wyoming', config: { uri: `tcp://sarai-addon:${port('wyoming-tts')}` } },
+        { service: 'wyoming', config: { uri: `tcp://sarai-addon:${port('wyoming-handle')}` } },
       ]),
     );
+  });
+
+  it('Assist conversation agent over Wyoming: a transcript is answered by the tiny model through the ask path; a language not configured is not-handled and reaches sarai/error', async () => {
+    const c = await RawWyomingClient.connect(port('wyoming-handle'));
+    c.send('describe');
+    expect(((await c.waitFor('info')).data['handle'] as Record<string, unknown>[])[0]).toMatchObject({ name: 'SARAi', installed: true });
+    c.send('transcript', { text: 'did anyone come to the door today?', language: 'en', context: { conversation_id: 'conv-1' } });
+    const handled = await c.waitForAny(['handled', 'not-handled'], 30_000);
+    expect(handled.type).toBe('handled');
+    expect(String(handled.data['text']).length).toBeGreaterThan(0);
+    expect(handled.data['context']).toEqual({ conversation_id: 'conv-1' });
+    c.close();
+
+    const de = await RawWyomingClient.connect(port('wyoming-handle'));
+    de.send('transcript', { text: 'ist jemand an der Tür?', language: 'de' });
+    expect((await de.waitFor('not-handled')).data['text']).toBe('language "de" is not configured (wyoming.languages: en)');
+    const report = await probe.waitFor((m) => m.topic === 'sarai/error' && m.payload.toString().includes('is not configured (wyoming.languages'));
+    expect(JSON.parse(report.payload.toString())).toMatchObject({ source: 'wyoming', topic: 'wyoming/handle' });
+    de.close();
+  });
+
+  it('the digest feature is wired in the bridge: sarai/digest/request on an empty timeline -> a plain digest on sarai/digest', async () => {
+    const got = probe.waitFor((m) => m.topic === 'sarai/digest' && m.payload.toString().includes('"id":"app-digest"'), 30_000);
+    await probe.publish('sarai/digest/request', '{"period":"last_24h","id":"app-digest"}');
+    expect(JSON.parse((await got).payload.toString())).toMatchObject({ text: 'No camera events in the last 24 hours.', text_source: 'counts', totals: { events: 0 } });
   });
 
   it('Home Assistant Assist over Wyoming: transcribe and synthesize through the router; bad headers reach sarai/error', async () => {

@@ -71,10 +71,16 @@ export class RawWyomingClient {
   }
 
   /** Waits for an event of `type` (after any already consumed index `from`). */
-  async waitFor(type: string, timeoutMs = 10_000): Promise<RawEvent> {
+  waitFor(type: string, timeoutMs = 10_000): Promise<RawEvent> {
+    return this.waitForAny([type], timeoutMs);
+  }
+
+  /** Waits for the first event of any of `types`. */
+  async waitForAny(types: string[], timeoutMs = 10_000): Promise<RawEvent> {
+    const type = types.join(' or ');
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const e = this.events.find((x) => x.type === type);
+      const e = this.events.find((x) => types.includes(x.type));
       if (e) return e;
       if (this.closed) throw new Error(`connection closed before a ${type} event; got ${this.events.map((x) => x.type).join(', ')}`);
       const left = deadline - Date.now();

@@ -79,7 +79,7 @@ describe.skipIf(!ready)('a Wyoming reset/idle storm against the running bridge',
         models_dir: path.join(dir, 'models'),
         mqtt: { url: broker.url },
         http: { host: '127.0.0.1', port: httpPort },
-        wyoming: { host: '127.0.0.1', asr_port: asrPort, tts_port: ttsPort, max_connections: MAX_CONNECTIONS, idle_timeout_s: 3, event_timeout_s: 2 },
+        wyoming: { host: '127.0.0.1', asr_port: asrPort, tts_port: ttsPort, conversation: false, max_connections: MAX_CONNECTIONS, idle_timeout_s: 3, event_timeout_s: 2 },
         models: { tts: { backend: 'espeak', voice: 'en-us' } },
       }),
     );

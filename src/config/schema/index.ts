@@ -5,7 +5,7 @@ import { CamerasSection, SatellitesSection } from './devices.js';
 import { MemorySection, ModelsSection, RuntimeSection } from './models.js';
 import { FrigateSection, HomeAssistantSection, HttpSection, LogSection, MqttSection, WyomingSection } from './mqtt.js';
 import { AudioEventsSection } from './sounds.js';
-import { CameraDefaultsSection, RouterSection, SchedulerSection, TimelineSection, VoiceSection } from './pipeline.js';
+import { CameraDefaultsSection, DigestSection, RouterSection, SchedulerSection, TimelineSection, VoiceSection } from './pipeline.js';
 
 /** The one configuration schema: YAML file, add-on options and defaults all go through it. */
 export const ConfigSchema = Type.Object(
@@ -27,6 +27,7 @@ export const ConfigSchema = Type.Object(
     scheduler: SchedulerSection,
     voice: VoiceSection,
     timeline: TimelineSection,
+    digest: DigestSection,
     cluster: ClusterSection,
     memory: MemorySection,
     wyoming: WyomingSection,

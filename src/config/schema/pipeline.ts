@@ -45,6 +45,11 @@ export const VoiceSection = Section({
   max_answer_tokens: Type.Integer({ default: 200, minimum: 1, maximum: 4096, description: 'a spoken answer is generated with at most this many tokens (below the role\'s max_tokens)' }),
   max_answer_chars: Type.Integer({ default: 600, minimum: 20, maximum: 2000, description: 'a spoken answer is cut at the last sentence end within this many characters; the response says so' }),
 });
+export const DigestSection = Section({
+  enabled: Type.Boolean({ default: true, description: 'publish period digests of the timeline on sarai/digest (on sarai/digest/request, and daily at digest.time)' }),
+  time: Type.String({ default: '20:00', pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9])?$', description: 'local time (HH:MM) of the daily digest; empty: on request only' }),
+  period: Type.Union([Type.Literal('today'), Type.Literal('yesterday'), Type.Literal('last_24h'), Type.Literal('last_7d')], { default: 'today', description: 'period of the daily digest and of a request that names none' }),
+});
 export const TimelineSection = Section({
   retention_days: Type.Number({ default: 14, exclusiveMinimum: 0, description: 'results older than this are deleted' }),
   max_mb: Type.Number({ default: 1024, exclusiveMinimum: 0, description: 'oldest results are deleted beyond this size' }),

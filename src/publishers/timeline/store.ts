@@ -22,6 +22,17 @@ export interface StoredEvent {
   hasSnapshot: boolean;
 }
 
+/** One camera's events in a period, counted by SQLite (a digest's numbers never come from a model). */
+export interface CameraCounts {
+  camera: string;
+  events: number;
+  alerts: number;
+  /** Object label -> events that saw it. */
+  objects: Record<string, number>;
+  /** The newest summaries, newest first (context for the digest's prose). */
+  latest: { ts: string; summary: string }[];
+}
+
 export interface RetentionLimits {
   days: number;
   maxBytes: number;
@@ -165,6 +176,30 @@ export class TimelineStore {
       .all(...seqs) as { seq: number; result: string; snap: number }[];
     const by = new Map(rows.map((r) => [r.seq, { seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }]));
     return seqs.flatMap((s) => by.get(s) ?? []);
+  }
+
+  /** Per camera counts of events in [since, until), cameras with none left out; one camera when given. */
+  counts(since: number, until: number, camera?: string, latest = 5): CameraCounts[] {
+    const cam = camera === undefined ? '' : ' AND camera = ?';
+    const args: (string | number)[] = camera === undefined ? [since, until] : [since, until, camera];
+    const totals = this.db
+      .prepare(`SELECT camera, COUNT(*) AS events, SUM(alert) AS alerts FROM events WHERE ts_ms >= ? AND ts_ms < ?${cam} GROUP BY camera ORDER BY camera`)
+      .all(...args) as { camera: string; events: number; alerts: number }[];
+    // an object seen twice in one event counts once for that event
+    const objects = this.db
+      .prepare(
+        `SELECT camera, label, COUNT(*) AS n FROM (SELECT DISTINCT e.seq, e.camera, lower(j.value) AS label FROM events e, json_each(e.result, '$.objects') j
+         WHERE e.ts_ms >= ? AND e.ts_ms < ?${cam.replace('camera', 'e.camera')} AND j.type = 'text') GROUP BY camera, label ORDER BY camera, n DESC, label`,
+      )
+      .all(...args) as { camera: string; label: string; n: number }[];
+    const newest = this.db.prepare("SELECT json_extract(result, '$.ts') AS ts, json_extract(result, '$.summary') AS summary FROM events WHERE camera = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT ?");
+    return totals.map((t) => ({
+      camera: t.camera,
+      events: t.events,
+      alerts: t.alerts,
+      objects: Object.fromEntries(objects.filter((o) => o.camera === t.camera).map((o) => [o.label, o.n])),
+      latest: (newest.all(t.camera, since, until, latest) as { ts: string; summary: string | null }[]).map((r) => ({ ts: r.ts, summary: r.summary ?? '' })),
+    }));
   }
 
   get(id: string): StoredEvent | undefined {

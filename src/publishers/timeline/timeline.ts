@@ -76,9 +76,9 @@ export class Timeline implements Service {
   }
 }
 
-/** The bridge's one timeline (the ask feature reads it too). */
+/** The bridge's one timeline (the ask feature and the digest read it too). */
 export const timelineOf = perContext((ctx) => new Timeline(ctx));
 
-export function timelineFeature(ctx: AppContext): Service {
+export function timelineFeature(ctx: AppContext): Timeline {
   return timelineOf(ctx);
 }
