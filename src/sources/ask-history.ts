@@ -40,15 +40,25 @@ export function historyDeps(config: Config, router: ModelRouter, hasRole: (role:
   };
 }
 
-/** `sarai/ask` and the Try-it page in the bridge: history questions from the timeline, the rest through the router. */
-export function bridgeAskGenerate(ctx: AppContext): AskGenerate {
+/**
+ * `sarai/ask`, the Try-it page, the Wyoming conversation agent and satellite voice in the
+ * bridge: history questions from the timeline, the rest through `other` (default: the router).
+ */
+export function bridgeAskGenerate(ctx: AppContext, other: AskGenerate = routerGenerate(ctx.router)): AskGenerate {
+  return bridgeAskRouting(ctx)(other);
+}
+
+/**
+ * The same, with the non-history path chosen per call (voice passes its token cap): the
+ * history intent (and its embedded exemplars) is built once.
+ */
+export function bridgeAskRouting(ctx: AppContext): (other: AskGenerate) => AskGenerate {
   const intent = new HistoryIntent(ctx.config.router);
   const embed: EmbedFn = async (texts, signal) => (await ctx.router.embed(texts, signal)).value;
   const deps = historyDeps(ctx.config, ctx.router, (r) => ctx.backends.get(r) !== undefined, () => timelineOf(ctx).store);
-  const other = routerGenerate(ctx.router);
   // the registry is asked per question, not here: building it before the model manager
   // starts would create the llama backends outside the manager
-  return (text, signal, onToken) => {
+  return (other) => (text, signal, onToken) => {
     const withEmbedding = ctx.backends.get('embedding') !== undefined && !ctx.backends.unavailable('embedding');
     return historyAwareGenerate(intent, withEmbedding ? embed : undefined, deps, other)(text, signal, onToken);
   };

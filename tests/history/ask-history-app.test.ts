@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { MqttProbe } from '../helpers/mqtt-probe.js';
 import { captureOutput } from '../helpers/cli.js';
+import { voiceRouterFor } from '../../src/voice/feature.js';
 
 const DAY = 86_400_000;
 const startOfTodayUtc = Math.floor(Date.now() / DAY) * DAY;
@@ -95,6 +96,18 @@ describe.skipIf(!haveMosquitto())('sarai/ask answers questions about the timelin
     expect(a.sources?.map((s) => s.id).sort()).toEqual(['car_1', 'car_2', 'car_3']);
     expect(a.route).toBe('tiny');
     expect(a.tokens).toBeGreaterThan(0);
+  });
+
+  it('a spoken question takes the same way: history from the timeline, anything else with the voice token cap', async () => {
+    const voice = voiceRouterFor(t.app.ctx);
+    const h = await voice.answer('how many cars today?', { maxTokens: 8 });
+    expect(h.route).toBe('tiny');
+    expect(h.value.text.startsWith('3 events with car today (counted from the database).')).toBe(true);
+    expect(h.reason).toMatch(/history cue/);
+    const other = await voice.answer('tell me a joke about the weather', { maxTokens: 2 });
+    expect(other.reason).not.toMatch(/history/);
+    expect(other.value.tokens).toBeGreaterThan(0);
+    expect(other.value.tokens).toBeLessThanOrEqual(2);
   });
 
   it('"when did the parcel arrive?": semantic retrieval from sqlite-vec puts the parcel first, with its time', async () => {
