@@ -22,17 +22,24 @@ export const DEFAULT_HISTORY_EXEMPLARS = [
 /** Questions that are not: the contrast, besides the router's own tier exemplars. */
 const NOT_HISTORY = ['turn on the kitchen lights', 'what is the capital of france', 'tell me a joke', 'explain how a heat pump works', 'write a short poem', 'what is two plus two'];
 
-/** Phrases that only a question about past events uses. */
+/** Phrases that only a question about what the house saw uses. */
 const STRONG_CUES =
-  /\b(how many|how often|when did|when was|what time did|did (anyone|anybody|someone|somebody|a|an|the)\b|was (there|anyone|anybody|someone|somebody)|were there|has (anyone|anybody|someone|somebody|the)\b|last seen|what happened|anything happen|any (activity|motion|visitors?|deliver(y|ies)))/;
+  /\b(did (anyone|anybody|someone|somebody)|(was|were) (there )?(anyone|anybody|someone|somebody)|has (anyone|anybody|someone|somebody)|last seen|any (activity|motion|visitors?|deliver(y|ies)))\b/;
+/**
+ * Phrases that ask about the past but also open general questions ("how many legs does a
+ * spider have?", "did the lights turn off?", "when did the war end?"): history only beside a
+ * camera word or a time word.
+ */
+const WEAK_CUES = /\b(how many|how often|when did|when was|what time did|did (a|an|the)|was there|were there|has the|what happened|anything happen(ed)?)\b/;
 /** Words about the cameras and what they record. */
 const CAMERA_WORDS = /\b(cameras?|timeline|events?|footage|snapshots?|doorbell|driveway|porch|garden|yard|gate|front door|back door|garage|motion|parcels?|packages?|deliver(y|ies|ed)|visitors?|arrived|came|seen|detected|recorded)\b/;
 /** Past-time words. */
-const TIME_WORDS = /\b(today|yesterday|tonight|last night|this (morning|afternoon|evening|week)|last (hour|\d+ hours?|\d+ minutes?)|since|monday|tuesday|wednesday|thursday|friday|saturday|sunday|ago)\b/;
+const TIME_WORDS =
+  /\b(today|yesterday|tonight|last night|this (morning|afternoon|evening|week)|last (hour|week|\d+ hours?|\d+ minutes?)|since|monday|tuesday|wednesday|thursday|friday|saturday|sunday|ago|january|february|march|april|may \d{1,2}|june|july|august|september|october|november|december|\d{4}-\d{2}-\d{2})\b/;
 
 /**
- * Whether a question is about the timeline: cheap cues first (phrases like "how many",
- * "did anyone"; a camera word together with a time word), then, with an embedding role, its
+ * Whether a question is about the timeline: cheap cues first ("did anyone"; "how many" or
+ * "what happened" beside a camera or time word; a camera word together with a time word), then, with an embedding role, its
  * similarity to history exemplars against the tier exemplars and a few general questions
  * (the same idea as the tiny/expert classifier). Without embeddings, the cues decide alone.
  */
@@ -51,6 +58,9 @@ export class HistoryIntent {
     if (strong) return { history: true, reason: `history cue "${strong[0]}"` };
     const cam = CAMERA_WORDS.exec(q);
     const time = TIME_WORDS.exec(q);
+    const weak = WEAK_CUES.exec(q);
+    const context = cam ?? time;
+    if (weak && context) return { history: true, reason: `history cue "${weak[0]}" + "${context[0]}"` };
     if (cam && time) return { history: true, reason: `history cue "${cam[0]}" + "${time[0]}"` };
     return undefined;
   }
