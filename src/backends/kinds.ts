@@ -74,6 +74,7 @@ function remoteOrPool(ctx: BackendFactoryContext, one: (spec: BackendFactoryCont
     circuitFailures: config.router.circuit_failures,
     circuitResetMs: config.router.circuit_reset_s * 1000,
     log: ctx.log,
+    now: ctx.now,
   });
 }
 

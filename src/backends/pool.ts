@@ -160,17 +160,17 @@ export class BackendPool implements Backend {
       tried.add(m);
       if (!m.circuit.allow()) continue; // taken by a concurrent probe since pick()
       m.inflight++;
-      const t0 = this.now();
+      const t0 = performance.now(); // real time: the breaker clock may be stepped
       try {
         if (!m.started) await this.startMember(m, signal);
         const value = await call(m.backend);
-        const ms = this.now() - t0;
+        const ms = performance.now() - t0;
         m.circuit.success();
         m.latencyMs = m.latencyMs === undefined ? ms : m.latencyMs + EWMA * (ms - m.latencyMs);
         this.observer?.(m.server, 'ok', ms);
         return value;
       } catch (err) {
-        const ms = this.now() - t0;
+        const ms = performance.now() - t0;
         if (err instanceof InputError || err instanceof DisposedError || signal?.aborted) {
           m.circuit.release();
           this.observer?.(m.server, err instanceof InputError ? 'bad_input' : 'error', ms);

@@ -17,6 +17,8 @@ export interface BackendFactoryContext {
   /** Absolute models folder. */
   modelsDir: string;
   log: Logger;
+  /** The registry's clock (breakers of pool servers follow it). */
+  now: () => number;
 }
 
 /** Builds a backend (the constructor only sets fields: the model loads on start()). */
@@ -409,7 +411,7 @@ export class BackendRegistry implements Service {
   }
 
   private factoryContext(role: string, spec: ModelConfig): BackendFactoryContext {
-    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log };
+    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now };
   }
 }
 

@@ -13,7 +13,7 @@ const checks: Check[] = [
       const pooled = m.backend === 'openai' || m.backend === 'ollama';
       if (m.urls.length > 0 && !pooled) out.push(`models.${role}.urls: a server pool is for backend openai or ollama, not ${m.backend}`);
       if ((pooled || m.backend === 'wyoming') && !m.url && m.urls.length === 0) {
-        out.push(`models.${role}.url: is required for backend ${m.backend}${pooled ? ' (or models.' + role + '.urls for a pool)' : ''}`);
+        out.push(`models.${role}.url: is required for backend ${m.backend}`);
       }
       if (m.backend === 'openai' && m.url && m.urls.length === 0 && !/\/v1\/?$/.test(m.url)) out.push(`models.${role}.url: an OpenAI-compatible URL ends in /v1`);
       if (pooled) out.push(...poolUrlProblems(role, m.backend, m.urls));
