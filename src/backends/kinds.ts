@@ -75,6 +75,7 @@ function remoteOrPool(ctx: BackendFactoryContext, one: (spec: BackendFactoryCont
     circuitResetMs: config.router.circuit_reset_s * 1000,
     log: ctx.log,
     now: ctx.now,
+    random: ctx.random,
   });
 }
 

@@ -37,6 +37,8 @@ export interface BackendPoolOptions {
   circuitResetMs: number;
   log: Logger;
   now?: () => number;
+  /** Replaces Math.random (which of several unmeasured servers goes first). */
+  random?: () => number;
 }
 
 /** Weight of the newest call in the smoothed latency. */
@@ -44,8 +46,8 @@ const EWMA = 0.3;
 
 /**
  * A role served by several model servers (models.<role>.urls): each call goes to the healthy
- * server with the fewest calls in flight (ties: the faster one, then the one used least
- * recently), through that server's own circuit breaker. A server that fails (unreachable, 5xx,
+ * server with the fewest calls in flight (ties: the lowest smoothed latency), through that
+ * server's own circuit breaker. A server that fails (unreachable, 5xx,
  * its own deadline) counts against its breaker and the call moves on to the next server, so
  * one dead server costs no answer; only when every server failed does the call fail (and then
  * the role's breaker in the registry counts it). Bad input is not retried: another server
@@ -62,7 +64,6 @@ export class BackendPool implements Backend {
   private readonly members: Member[];
   private readonly now: () => number;
   private disposed = false;
-  private rotate = 0;
 
   constructor(private readonly opts: BackendPoolOptions) {
     const first = opts.members[0];
@@ -188,18 +189,27 @@ export class BackendPool implements Backend {
   }
 
   /**
-   * Fewest in flight among the servers not yet tried whose breaker allows a call; on a tie a
-   * server more than twice as fast wins, else rotation (so sequential calls spread too).
+   * Fewest in flight (what this worker sees) among the servers not yet tried whose breaker
+   * allows a call; among those the lowest smoothed latency, an unmeasured server first.
+   * Latency is how a worker sees the others: a server that other workers also load answers
+   * slower (it queues), so workers sharing a pool drift onto different servers. Measured in
+   * bench/cluster-pool.ts: without load figures from the servers this is short of linear.
    */
   private pick(tried: Set<Member>): Member | undefined {
-    const n = this.members.length;
-    let best: Member | undefined;
-    for (let k = 0; k < n; k++) {
-      const m = this.members[(this.rotate + k) % n] as Member;
+    let least: Member[] = [];
+    for (const m of this.members) {
       if (tried.has(m) || !m.circuit.wouldAllow()) continue;
-      if (!best || m.inflight < best.inflight || (m.inflight === best.inflight && (m.latencyMs ?? 0) < (best.latencyMs ?? 0) * 0.5)) best = m;
+      if (least.length === 0 || m.inflight < (least[0] as Member).inflight) least = [m];
+      else if (m.inflight === (least[0] as Member).inflight) least.push(m);
     }
-    if (best) this.rotate = (this.members.indexOf(best) + 1) % n;
+    // exact ties (unmeasured servers) from a random start: workers that start together on
+    // one pool would otherwise explore it in lockstep and keep meeting on the same server
+    const start = Math.floor((this.opts.random ?? Math.random)() * least.length);
+    let best = least[start];
+    for (let k = 1; k < least.length; k++) {
+      const m = least[(start + k) % least.length] as Member;
+      if (best && (m.latencyMs ?? 0) < (best.latencyMs ?? 0)) best = m;
+    }
     return best;
   }
 

@@ -19,6 +19,8 @@ export interface BackendFactoryContext {
   log: Logger;
   /** The registry's clock (breakers of pool servers follow it). */
   now: () => number;
+  /** Math.random, or the registry's replacement (a pool's tie-breaks; tests). */
+  random: () => number;
 }
 
 /** Builds a backend (the constructor only sets fields: the model loads on start()). */
@@ -93,6 +95,8 @@ export interface BackendRegistryOptions {
   /** Overrides the global kind table (tests, benches). */
   kinds?: Map<string, BackendFactory>;
   now?: () => number;
+  /** Replaces Math.random for pools (which of several unmeasured servers goes first). */
+  random?: () => number;
 }
 
 /**
@@ -411,7 +415,7 @@ export class BackendRegistry implements Service {
   }
 
   private factoryContext(role: string, spec: ModelConfig): BackendFactoryContext {
-    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now };
+    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now, random: this.opts.random ?? Math.random };
   }
 }
 
