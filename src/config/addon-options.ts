@@ -47,6 +47,9 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   timeline_max_mb: ['timeline', 'max_mb'],
   wyoming_enabled: ['wyoming', 'enabled'],
   tts_public_url: ['http', 'public_url'],
+  cluster_group: ['cluster', 'group'],
+  cluster_worker_id: ['cluster', 'worker_id'],
+  cluster_voice_streams: ['cluster', 'voice_streams'],
 };
 
 function unflatten(options: Obj): Obj {

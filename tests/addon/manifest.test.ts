@@ -76,6 +76,8 @@ function sample(key: string, type: string): unknown {
   if (key === 'mqtt_url') return 'mqtt://192.168.1.5:1883';
   if (key === 'quiet_hours') return '23:00-07:00';
   if (key === 'models_dir') return '/share/sarai/models';
+  if (key === 'cluster_group') return 'house';
+  if (key === 'cluster_worker_id') return 'garage_box';
   throw new Error(`no sample for ${key}: ${type}`);
 }
 
