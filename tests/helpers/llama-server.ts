@@ -40,6 +40,7 @@ export class LlamaServer {
 
   /** Starts it (again, on the same port) and waits until /health says ok. */
   async launch(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return; // running: a second one would orphan it
     const child = spawn(BINARY, ['-m', MODEL, '--host', '127.0.0.1', '--port', String(this.port), '-c', '512', '-np', '2', '-t', '1', '--alias', 'tiny'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
