@@ -10,7 +10,9 @@ import { LlamaBackend } from './llama/backend.js';
 import { MultimodalBackend } from './multimodal/index.js';
 import { OllamaBackend } from './ollama/backend.js';
 import { OpenAIBackend } from './openai/backend.js';
+import { BackendPool } from './pool.js';
 import { registerBackendKind, type BackendFactoryContext } from './registry.js';
+import type { Backend } from './types.js';
 import { checkModelFolder, locateModel, resolveTask, TransformersBackend } from './transformers/index.js';
 
 /** models.<role>.gguf_file: a file inside the models folder, or an absolute path. */
@@ -62,5 +64,20 @@ registerBackendKind(
   (ctx) => new TransformersBackend({ role: ctx.role, spec: ctx.spec, modelsDir: ctx.modelsDir, runtime: ctx.config.runtime, log: ctx.log }),
   transformersPreflight,
 );
-registerBackendKind('openai', (ctx) => new OpenAIBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }));
-registerBackendKind('ollama', (ctx) => new OllamaBackend({ role: ctx.role, spec: ctx.spec, log: ctx.log }));
+/** models.<role>.urls set: one backend per server behind a BackendPool; else the one server of url. */
+function remoteOrPool(ctx: BackendFactoryContext, one: (spec: BackendFactoryContext['spec']) => Backend): Backend {
+  const { spec, config } = ctx;
+  if (spec.urls.length === 0) return one(spec);
+  return new BackendPool({
+    role: ctx.role,
+    members: spec.urls.map((url) => ({ url, backend: one({ ...spec, url, urls: [] }) })),
+    circuitFailures: config.router.circuit_failures,
+    circuitResetMs: config.router.circuit_reset_s * 1000,
+    log: ctx.log,
+    now: ctx.now,
+    random: ctx.random,
+  });
+}
+
+registerBackendKind('openai', (ctx) => remoteOrPool(ctx, (spec) => new OpenAIBackend({ role: ctx.role, spec, log: ctx.log })));
+registerBackendKind('ollama', (ctx) => remoteOrPool(ctx, (spec) => new OllamaBackend({ role: ctx.role, spec, log: ctx.log })));

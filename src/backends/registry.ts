@@ -6,6 +6,7 @@ import { Limiter } from '../models/limiter.js';
 import { untilAborted } from '../core/abort.js';
 import { CircuitBreaker, type CircuitState } from './circuit.js';
 import { BackendMetrics } from './registry-metrics.js';
+import { isPool, type ServerHealth } from './pool.js';
 import type { Backend, BackendHealth, Capability } from './types.js';
 
 /** What a backend kind's factory gets to build the backend for one role. */
@@ -16,6 +17,10 @@ export interface BackendFactoryContext {
   /** Absolute models folder. */
   modelsDir: string;
   log: Logger;
+  /** The registry's clock (breakers of pool servers follow it). */
+  now: () => number;
+  /** Math.random, or the registry's replacement (a pool's tie-breaks; tests). */
+  random: () => number;
 }
 
 /** Builds a backend (the constructor only sets fields: the model loads on start()). */
@@ -72,6 +77,8 @@ export interface RoleHealth {
   state: BackendHealth['state'];
   circuit: CircuitState;
   problem?: string;
+  /** A pool's servers (models.<role>.urls), each with its own breaker. */
+  servers?: ServerHealth[];
 }
 
 export interface BackendRegistryOptions {
@@ -88,6 +95,8 @@ export interface BackendRegistryOptions {
   /** Overrides the global kind table (tests, benches). */
   kinds?: Map<string, BackendFactory>;
   now?: () => number;
+  /** Replaces Math.random for pools (which of several unmeasured servers goes first). */
+  random?: () => number;
 }
 
 /**
@@ -160,6 +169,10 @@ export class BackendRegistry implements Service {
         this.broken.set(role, { kind: spec.backend, model: spec.name || spec.model || role, short: problem, problem });
         log.warn({ module: 'backends', role, kind: spec.backend }, why);
         continue;
+      }
+      if (isPool(backend) && this.metrics) {
+        const m = this.metrics;
+        backend.observer = (server, outcome, ms) => m.observeServer({ role, kind: spec.backend }, server, outcome, ms);
       }
       this.entries.set(role, {
         role,
@@ -326,6 +339,7 @@ export class BackendRegistry implements Service {
         state: e.startError ? 'failed' : h.state,
         circuit: e.circuit.state,
         ...(problem ? { problem } : {}),
+        ...(isPool(e.backend) ? { servers: e.backend.servers() } : {}),
       });
     }
     for (const [role, b] of this.broken) out.push({ role, kind: b.kind, model: b.model, up: false, state: 'failed', circuit: 'closed', problem: b.problem });
@@ -339,7 +353,19 @@ export class BackendRegistry implements Service {
     return {
       backend_problem: problems.length > 0,
       backend_problems: problems,
-      backends: Object.fromEntries(h.map((r) => [r.role, { kind: r.kind, model: r.model, up: r.up, state: r.state, circuit: r.circuit }])),
+      backends: Object.fromEntries(
+        h.map((r) => [
+          r.role,
+          {
+            kind: r.kind,
+            model: r.model,
+            up: r.up,
+            state: r.state,
+            circuit: r.circuit,
+            ...(r.servers ? { servers: r.servers.map((s) => ({ server: s.server, up: s.up, circuit: s.circuit })) } : {}),
+          },
+        ]),
+      ),
     };
   }
 
@@ -389,7 +415,7 @@ export class BackendRegistry implements Service {
   }
 
   private factoryContext(role: string, spec: ModelConfig): BackendFactoryContext {
-    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log };
+    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now, random: this.opts.random ?? Math.random };
   }
 }
 

@@ -57,6 +57,9 @@ export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   digest_time: ['digest', 'time'],
   digest_period: ['digest', 'period'],
   tts_public_url: ['http', 'public_url'],
+  cluster_group: ['cluster', 'group'],
+  cluster_worker_id: ['cluster', 'worker_id'],
+  cluster_voice_streams: ['cluster', 'voice_streams'],
 };
 
 function unflatten(options: Obj): Obj {

@@ -78,6 +78,8 @@ function sample(key: string, type: string): unknown {
   if (key === 'models_dir') return '/share/sarai/models';
   if (key.startsWith('mqtt_') && key.endsWith('_file')) return `/ssl/sarai/${key}.pem`;
   if (key === 'digest_time') return '21:30';
+  if (key === 'cluster_group') return 'house';
+  if (key === 'cluster_worker_id') return 'garage_box';
   throw new Error(`no sample for ${key}: ${type}`);
 }
 

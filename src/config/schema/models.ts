@@ -10,6 +10,11 @@ export const ModelSpec = Section({
   backend: Type.Union(BACKEND_KINDS.map((k) => Type.Literal(k)), { description: 'which runtime serves the role' }),
   enabled: Type.Boolean({ default: true, description: 'false: the role is configured but not used' }),
   url: Type.String({ default: '', description: 'openai: .../v1; ollama: server URL; wyoming: tcp://host:port' }),
+  urls: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    maxItems: 32,
+    description: 'openai/ollama: a pool of servers with the same model; each call goes to the least busy healthy one (a circuit breaker per server). Set: url is ignored',
+  }),
   model: Type.String({ default: '', description: 'server-side model name, or a transformers.js model folder' }),
   api_key: Type.String({ default: '', description: 'bearer token for an openai server (never logged)' }),
   repo_id: Type.String({ default: '', description: 'Hugging Face repository of the original model' }),
