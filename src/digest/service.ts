@@ -166,18 +166,24 @@ export class DigestService implements Service {
   }
 }
 
+/** Cluster mode: whether this worker may run the scheduled digest (it holds the group lease); lone bridge: undefined (always). */
+export function scheduledDigestGate(ctx: AppContext): (() => boolean) | undefined {
+  const cluster = clusterOf(ctx);
+  return cluster ? () => cluster.lease.holds() : undefined;
+}
+
 /** The bridge feature (digest.enabled), reading the timeline's store. */
 export function digestFeature(ctx: AppContext, store: () => TimelineStore | undefined): Service | undefined {
   const d = ctx.config.digest;
   if (!d.enabled) return undefined;
-  const cluster = clusterOf(ctx);
+  const holdsLease = scheduledDigestGate(ctx);
   const service = new DigestService({
     mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bridge: ctx.bridge, store,
     // the text path as is: a digest prompt is not a question for the history reader
     generate: routerGenerate(ctx.router),
     period: d.period, ...(d.time ? { time: d.time } : {}),
     // cluster mode: requests are shared ($share), the daily digest is the lease holder's alone
-    ...(cluster ? { holdsLease: () => cluster.lease.holds() } : {}),
+    ...(holdsLease ? { holdsLease } : {}),
   });
   // POST /api/digest {period?, camera?}: the digest as JSON, not published (the dashboard, scripts)
   ctx.http.route('POST', '/api/digest', async ({ req, res }) => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterOf } from '../../src/cluster/feature.js';
 import { GroupLease } from '../../src/cluster/group-lease.js';
 import type { Digest } from '../../src/digest/build.js';
-import { DigestService } from '../../src/digest/service.js';
+import { DigestService, scheduledDigestGate } from '../../src/digest/service.js';
 import { TimelineStore } from '../../src/publishers/timeline/store.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -78,7 +78,7 @@ describe.skipIf(!haveMosquitto())('three workers in one group: one scheduled dig
         },
         errors: w.app.ctx.errors, log: w.app.ctx.log, store: () => store,
         period: 'today', time: '20:00', now: () => NOW,
-        holdsLease: () => clusterOf(w.app.ctx)!.lease.holds(),
+        holdsLease: scheduledDigestGate(w.app.ctx)!, // what digestFeature gives the app's own service
       });
       await s.start();
       services.set(id, s);
@@ -95,6 +95,17 @@ describe.skipIf(!haveMosquitto())('three workers in one group: one scheduled dig
   });
 
   const scheduled = (id: string) => published.get(id)!.filter((d) => !d.id.startsWith('req-'));
+
+  it('a lone bridge has no gate (it always runs its digest); a worker\'s gate is its group lease', async () => {
+    const lone = await startTestApp({ mqtt: { url: broker.url, base_topic: 'lone' } });
+    try {
+      expect(scheduledDigestGate(lone.app.ctx)).toBeUndefined();
+    } finally {
+      await lone.stop();
+    }
+    expect(scheduledDigestGate(workers.get('w1')!.app.ctx)!()).toBe(true);
+    expect(scheduledDigestGate(workers.get('w3')!.app.ctx)!()).toBe(false);
+  });
 
   it('only the lease holder (the lowest live id) runs the daily digest', async () => {
     // the fixed clock makes every worker's timer fire each half second: w1 publishes, w2 and w3 hold back
