@@ -3,6 +3,7 @@ import { perContext, type AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { CameraResult } from '../core/results.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import { GroupLease } from './group-lease.js';
 import { ResultLedger, type Verdict } from './result-ledger.js';
 import { WorkerPresence } from './worker-presence.js';
 import { workerIdOf } from './worker-id.js';
@@ -11,6 +12,8 @@ import { workerIdOf } from './worker-id.js';
 export interface ClusterWorker {
   workerId: string;
   ledger: ResultLedger;
+  /** Who runs the group's once-a-group jobs (the scheduled digest); fed by WorkerPresence. */
+  lease: GroupLease;
   /** Stamps a result with this worker's id and the next sequence number, then asks the ledger. */
   admit(result: CameraResult): Verdict;
 }
@@ -35,6 +38,7 @@ export const clusterOf = perContext((ctx): ClusterWorker | undefined => {
   return {
     workerId,
     ledger,
+    lease: new GroupLease(workerId, () => ctx.mqtt.connected),
     admit(result) {
       result.worker = workerId;
       result.seq = ++seq;
@@ -87,5 +91,5 @@ export function clusterFeature(ctx: AppContext): Service[] | undefined {
   const worker = clusterOf(ctx);
   if (!worker) return undefined;
   ctx.log.info({ module: 'cluster', group: ctx.config.cluster.group, worker: worker.workerId }, 'cluster mode: inputs are shared subscriptions');
-  return [new WorkerPresence(ctx, worker.workerId), new ResultWatch(ctx, worker.ledger)];
+  return [new WorkerPresence(ctx, worker.workerId, worker.lease), new ResultWatch(ctx, worker.ledger)];
 }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
+import type { GroupLease } from './group-lease.js';
 
 /** `sarai/worker/<id>/lease` (retained): who holds a worker id, and that worker's clock. */
 export interface WorkerLease {
@@ -38,7 +39,8 @@ export function parseLease(payload: Buffer): WorkerLease {
  * `<base>/worker/<id>/status` (last will, set by MqttBridge) and a retained lease. Watches the
  * leases of all workers: another process publishing a lease under our id is a duplicate
  * worker id (both are told, once per pair); a lease whose clock is far from ours is a clock
- * warning. A garbage lease is reported and replaced.
+ * warning. A garbage lease is reported and replaced. Also watches every worker's status for the
+ * group's lease (GroupLease: the lowest live id runs the scheduled digest).
  */
 export class WorkerPresence implements Service {
   readonly name = 'cluster-presence';
@@ -46,10 +48,12 @@ export class WorkerPresence implements Service {
   private readonly answered = new Set<string>();
   private readonly skewWarned = new Set<string>();
   private off?: () => void;
+  private offStatus?: () => void;
 
   constructor(
     private readonly ctx: AppContext,
     readonly workerId: string,
+    private readonly group?: GroupLease,
   ) {}
 
   get leaseTopic(): string {
@@ -59,12 +63,24 @@ export class WorkerPresence implements Service {
   async start(): Promise<void> {
     const mqtt = this.ctx.mqtt;
     this.off = mqtt.subscribe(mqtt.topic('worker/+/lease'), this.name, (m) => this.onLease(m));
+    const group = this.group;
+    if (group) {
+      const prefix = mqtt.topic('worker/');
+      this.offStatus = mqtt.subscribe(mqtt.topic('worker/+/status'), this.name, (m) => {
+        const id = m.topic.slice(prefix.length, -'/status'.length);
+        const before = group.holder();
+        group.observe(id, m.payload.toString('utf8'));
+        const after = group.holder();
+        if (after !== before && after !== undefined) this.ctx.log.info({ module: this.name, holder: after, self: group.holds() }, 'the group lease (who runs the scheduled digest) moved');
+      });
+    }
     mqtt.onConnect(() => this.announce());
     if (mqtt.connected) await this.announce();
   }
 
   async stop(): Promise<void> {
     this.off?.();
+    this.offStatus?.();
     await Promise.resolve();
   }
 

@@ -4,6 +4,7 @@ import type { AppContext } from '../core/context.js';
 import type { ErrorReporter } from '../core/error-reporter.js';
 import { BackendError, InputError, errorMessage } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
+import { clusterOf } from '../cluster/feature.js';
 import { refuseSimpleContentType } from '../http/api-try.js';
 import { HttpError, readBody, sendJson } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
@@ -61,6 +62,8 @@ export interface DigestDeps {
   time?: string;
   period: string;
   now?: () => number;
+  /** Cluster mode: whether this worker holds the group's lease (only the holder runs the daily digest). */
+  holdsLease?: () => boolean;
 }
 
 /**
@@ -107,6 +110,12 @@ export class DigestService implements Service {
   private schedule(): void {
     if (!this.deps.time) return;
     this.timer = setTimeout(() => {
+      // one digest per group: another worker holds the lease (asked at the time, so a moved lease counts)
+      if (this.deps.holdsLease && !this.deps.holdsLease()) {
+        this.deps.log.debug({ module: this.name }, 'scheduled digest left to the worker holding the group lease');
+        if (this.off) this.schedule();
+        return;
+      }
       void this.run({ period: this.deps.period, id: randomUUID() }, 'schedule').finally(() => this.off && this.schedule());
     }, msUntil(this.deps.time, this.now()));
     this.timer.unref();
@@ -157,15 +166,24 @@ export class DigestService implements Service {
   }
 }
 
+/** Cluster mode: whether this worker may run the scheduled digest (it holds the group lease); lone bridge: undefined (always). */
+export function scheduledDigestGate(ctx: AppContext): (() => boolean) | undefined {
+  const cluster = clusterOf(ctx);
+  return cluster ? () => cluster.lease.holds() : undefined;
+}
+
 /** The bridge feature (digest.enabled), reading the timeline's store. */
 export function digestFeature(ctx: AppContext, store: () => TimelineStore | undefined): Service | undefined {
   const d = ctx.config.digest;
   if (!d.enabled) return undefined;
+  const holdsLease = scheduledDigestGate(ctx);
   const service = new DigestService({
     mqtt: ctx.mqtt, errors: ctx.errors, log: ctx.log, bridge: ctx.bridge, store,
     // the text path as is: a digest prompt is not a question for the history reader
     generate: routerGenerate(ctx.router),
     period: d.period, ...(d.time ? { time: d.time } : {}),
+    // cluster mode: requests are shared ($share), the daily digest is the lease holder's alone
+    ...(holdsLease ? { holdsLease } : {}),
   });
   // POST /api/digest {period?, camera?}: the digest as JSON, not published (the dashboard, scripts)
   ctx.http.route('POST', '/api/digest', async ({ req, res }) => {

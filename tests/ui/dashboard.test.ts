@@ -136,6 +136,69 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
     failed.splice(failed.findIndex((f) => f.startsWith('415 ')), 1);
   });
 
+  it('"Try it" digest: counts per camera from the database, and says the text is the plain one from the counts (no text model here)', async () => {
+    await page.click('#tab-try');
+    // keyboard only: period select, camera select, submit
+    await page.focus('#digest-period');
+    await page.selectOption('#digest-period', 'today');
+    await page.locator('#digest-camera option[value="garage"]').waitFor({ state: 'attached', timeout: 10_000 });
+    await page.focus('#try-digest button[type=submit]');
+    await page.keyboard.press('Enter');
+    const out = page.locator('#digest-out');
+    await out.locator('.digest-text').waitFor({ timeout: 30_000 });
+    // the four results published above: two per camera, counted by SQLite
+    expect(await out.locator('tr[data-camera="front_door"] td').first().textContent()).toBe('2');
+    expect(await out.locator('tr[data-camera="garage"] td').first().textContent()).toBe('2');
+    expect(await out.locator('caption').textContent()).toMatch(/^Counted from the database: 4 events, \d+ alerts$/);
+    expect(await out.locator('[data-source]').getAttribute('data-source')).toBe('counts');
+    expect(await out.locator('[data-source]').textContent()).toMatch(/^Plain text from the counts \(the text model failed: /);
+    expect(await out.locator('.digest-text').textContent()).toMatch(/^4 events( and \d+ alerts?)? across 2 cameras today\. front_door: 2 events/);
+    // one camera
+    await page.selectOption('#digest-camera', 'garage');
+    await page.click('#try-digest button[type=submit]');
+    await expect.poll(() => out.locator('tr').count(), { timeout: 30_000 }).toBe(2); // header + garage
+    expect(await out.locator('tr[data-camera="garage"]').count()).toBe(1);
+    await page.selectOption('#digest-camera', '');
+  });
+
+  it('"Try it" digest: a date period; a future date shows the server\'s clear message', async () => {
+    expect(await page.locator('#digest-date').isDisabled()).toBe(true);
+    await page.selectOption('#digest-period', 'date');
+    expect(await page.locator('#digest-date').isDisabled()).toBe(false);
+    const iso = (d: Date): string => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    await page.fill('#digest-date', iso(new Date(Date.now() - 2 * 86_400_000)));
+    await page.click('#try-digest button[type=submit]');
+    const out = page.locator('#digest-out');
+    await expect.poll(() => out.locator('.digest-text').textContent(), { timeout: 30_000 }).toMatch(/^No camera events on \d{4}-\d{2}-\d{2}\.$/);
+    expect(await out.locator('table').count()).toBe(0);
+    await page.fill('#digest-date', iso(new Date(Date.now() + 2 * 86_400_000)));
+    await page.click('#try-digest button[type=submit]');
+    await expect.poll(() => page.locator('#digest-out.error [role=alert]').textContent(), { timeout: 10_000 }).toMatch(/digest: \d{4}-\d{2}-\d{2} is in the future/);
+    failed.splice(failed.findIndex((f) => f.startsWith('400 ') && f.endsWith('/api/digest')), 1);
+    await page.selectOption('#digest-period', 'today');
+  });
+
+  it('"Try it" digest: model prose is shown as text with its model name, never parsed as HTML', async () => {
+    // the real server has no text model here: this one response is the sarai/digest JSON a text model gives
+    const hostile = '<img src=x onerror="document.body.dataset.pwned=1">Quiet day <b>at home</b>.';
+    await page.route('**/api/digest', (r) => r.fulfill({
+      status: 200, contentType: 'application/json',
+      body: JSON.stringify({ id: 'd1', period: 'today', since: new Date().toISOString(), until: new Date().toISOString(), cameras: [{ camera: 'front_door', events: 1, alerts: 1, objects: { '<i>person</i>': 1 } }], totals: { events: 1, alerts: 1, cameras: 1 }, text: hostile, text_source: 'model', model: 'LFM2-1.2B', ts: new Date().toISOString() }),
+    }));
+    try {
+      await page.click('#try-digest button[type=submit]');
+      const out = page.locator('#digest-out');
+      await expect.poll(() => out.locator('.digest-text').textContent(), { timeout: 10_000 }).toBe(hostile);
+      expect(await out.locator('img, b, i').count()).toBe(0);
+      expect(await page.evaluate(() => (globalThis as unknown as { document: { body: { dataset: Record<string, string | undefined> } } }).document.body.dataset['pwned'])).toBeUndefined();
+      expect(await out.locator('[data-source]').getAttribute('data-source')).toBe('model');
+      expect(await out.locator('[data-source]').textContent()).toBe('Text written by LFM2-1.2B around the counts');
+      expect(await out.locator('tr[data-camera="front_door"] td').last().textContent()).toBe('<i>person</i> ×1');
+    } finally {
+      await page.unroute('**/api/digest');
+    }
+  });
+
   it('the System and Voice tabs load, and keyboard arrows move between tabs', async () => {
     await page.click('#tab-system');
     await expect.poll(() => page.locator('#system').textContent(), { timeout: 10_000 }).toContain('Memory budget');

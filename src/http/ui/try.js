@@ -1,6 +1,7 @@
 /* global document */
-// Try it page: ask a question, describe an image, transcribe a WAV — straight through the router.
-import { api, h, ms } from './dom.js';
+// Try it page: ask a question, describe an image, transcribe a WAV — straight through the router;
+// and a digest of the timeline (POST api/digest: built, not published on MQTT).
+import { api, h, ms, title } from './dom.js';
 
 function routeLine(r) {
   return h('p', { class: 'route' }, 'Answered by ', h('code', {}, r.model || '?'), ' via ', h('code', { title: r.route_reason || '' }, r.route || '?'), ` in ${ms(r.latency_ms)}`);
@@ -65,6 +66,38 @@ export function initTry() {
     const f = form.elements.file.files[0];
     const r = await api('api/transcribe', { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: f });
     return [h('p', {}, r.text || '(no speech recognised)'), h('p', { class: 'meta' }, `${r.duration_s} s of audio`), routeLine(r)];
+  });
+
+  // digest: a named period or a date; the counts are SQL, the text is the model's or the plain one
+  const period = document.getElementById('digest-period');
+  const date = document.getElementById('digest-date');
+  const camera = document.getElementById('digest-camera');
+  const syncDate = () => {
+    date.disabled = period.value !== 'date';
+    date.required = !date.disabled;
+  };
+  period.addEventListener('change', syncDate);
+  syncDate();
+  api('api/system').then((s) => {
+    for (const c of [...(s.cameras || [])].sort()) camera.append(h('option', { value: c }, title(c)));
+  }).catch(() => {});
+  wire('try-digest', 'digest-out', async (form) => {
+    const body = { period: period.value === 'date' ? form.elements.date.value : period.value };
+    if (camera.value) body.camera = camera.value;
+    const d = await api('api/digest', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const source = d.text_source === 'model'
+      ? h('p', { class: 'meta', 'data-source': 'model' }, 'Text written by ', h('code', {}, d.model || 'the text model'), ' around the counts')
+      : h('p', { class: 'meta', 'data-source': 'counts' }, d.model_error ? `Plain text from the counts (the text model failed: ${d.model_error})` : 'Plain text from the counts');
+    const rows = d.cameras?.length
+      ? h('div', { class: 'table-wrap' }, h('table', { class: 'digest-counts' },
+        h('caption', {}, `Counted from the database: ${d.totals.events} events, ${d.totals.alerts} alerts`),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Camera'), h('th', { scope: 'col' }, 'Events'), h('th', { scope: 'col' }, 'Alerts'), h('th', { scope: 'col' }, 'Objects'))),
+        h('tbody', {}, d.cameras.map((c) => h('tr', { 'data-camera': c.camera },
+          h('th', { scope: 'row' }, title(c.camera)), h('td', {}, c.events), h('td', {}, c.alerts),
+          h('td', {}, Object.entries(c.objects || {}).map(([label, n]) => `${label} ×${n}`).join(', ') || '–'))))))
+      : h('p', { class: 'meta' }, 'No events counted in this period.');
+    const span = h('p', { class: 'meta' }, `${d.period}${d.camera ? ` · ${title(d.camera)}` : ''}: ${new Date(d.since).toLocaleString()} – ${new Date(d.until).toLocaleString()}`);
+    return [h('p', { class: 'digest-text' }, d.text), source, rows, span];
   });
   return {};
 }
