@@ -236,13 +236,31 @@ describe.skipIf(!run)('dashboard in a real browser, behind an ingress-style prox
   });
 
   it('Voice tab shows a live voice response with its audio player under the ingress prefix', async () => {
+    // the race that wiped it: the tab's list answer is made before the live event and reaches
+    // the page after it; hold that answer until the live item is shown
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let held = false;
+    await page.route('**/api/voice?*', async (route) => {
+      const answer = await route.fetch();
+      held = true;
+      await gate;
+      await route.fulfill({ response: answer });
+    });
     await page.click('#tab-voice');
+    await expect.poll(() => held, { timeout: 10_000 }).toBe(true);
     await app.app.ctx.bus.emit('voice.response', {
       id: 'v1', satellite: 'kitchen', transcript: 'is the garage open', text: 'The garage door is closed.', route: 'tiny', model: 'LFM2-1.2B',
       latency_ms: 420, tts_url: 'http://10.11.12.13:8099/media/tts/abcdef0123456789.wav',
     });
     const item = page.locator('#voice-list li[data-satellite="kitchen"]');
     await item.waitFor({ timeout: 10_000 });
+    const listed = page.waitForResponse((r) => r.url().includes('/api/voice?'));
+    release();
+    await listed;
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 100))); // the page applies the answer
+    await page.unroute('**/api/voice?*');
+    expect(await item.count()).toBe(1);
     expect(await item.textContent()).toContain('The garage door is closed.');
     // the LAN URL media players use becomes a relative one: fetched through ingress, same origin
     const src = await item.locator('audio').evaluate((el) => (el as unknown as { src: string }).src);

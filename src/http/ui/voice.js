@@ -25,16 +25,28 @@ export function initVoice() {
       h('p', { class: 'route' }, 'Answered by ', h('code', {}, v.model || '?'), ' via ', h('code', {}, v.route || '?'), v.latency_ms !== undefined ? ` in ${ms(v.latency_ms)}` : ''));
   }
 
+  // Live exchanges that arrive while the list loads: the server's answer may predate them, so
+  // they are put back on top of it instead of being wiped by replaceChildren.
+  let arrived = null;
+  let generation = 0;
+
   async function load() {
+    const mine = ++generation;
+    arrived = [];
     const q = new URLSearchParams({ limit: '50' });
     if (select.value) q.set('satellite', select.value);
     try {
       const body = await api(`api/voice?${q}`);
+      if (mine !== generation) return; // a newer load (another filter) owns the list
       (body.satellites || []).forEach(addSatellite);
-      list.replaceChildren(...body.entries.map(item));
-      status.textContent = body.entries.length ? '' : 'No voice exchanges yet. Talk to a satellite that uses SARAi and it shows up here.';
+      const listed = new Set(body.entries.map((e) => e.id).filter(Boolean));
+      const live = (arrived || []).filter((v) => !v.id || !listed.has(v.id)).reverse();
+      list.replaceChildren(...live.map(item), ...body.entries.map(item));
+      status.textContent = live.length + body.entries.length ? '' : 'No voice exchanges yet. Talk to a satellite that uses SARAi and it shows up here.';
     } catch (err) {
       status.textContent = `Could not load voice exchanges: ${err.message}`;
+    } finally {
+      if (mine === generation) arrived = null;
     }
   }
   select.addEventListener('change', load);
@@ -46,6 +58,7 @@ export function initVoice() {
       addSatellite(v.satellite);
       if (select.value && v.satellite !== select.value) return;
       status.textContent = '';
+      arrived?.push(v); // only while a load is in flight
       list.prepend(item(v));
     },
   };
