@@ -26,7 +26,7 @@ import { voiceFeature, wyomingFeature } from './voice/feature.js';
 import { DeviceDiscovery, instanceSlug } from './publishers/discovery/device-discovery.js';
 import { backendsFeature, createModelLayer } from './router/model-layer.js';
 import { askFeature } from './sources/ask.js';
-import { clusterFeature } from './cluster/feature.js';
+import { clusterFeature, clusterOf } from './cluster/feature.js';
 import { workerIdOf } from './cluster/worker-id.js';
 import { InputTopicGuard } from './mqtt/input-topics.js';
 
@@ -107,7 +107,10 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
   );
   const bridge = new BridgeDevice(mqtt, discovery, errors, VERSION, log, workerId);
   bridge.addStateProvider(() => (mqtt.credentialsRefusedAt ? { mqtt_credentials_refused_at: mqtt.credentialsRefusedAt } : {}));
-  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir });
+  // the group's live workers are known once the context exists (cluster mode only)
+  const late: { ctx?: AppContext } = {};
+  const poolPlace = () => (late.ctx ? clusterOf(late.ctx)?.lease.place() : undefined);
+  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir, ...(workerId ? { poolPlace } : {}) });
   const ctx: AppContext = {
     config,
     version: VERSION,
@@ -124,6 +127,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
     router: models.router,
     ...(models.manager ? { models: models.manager } : {}),
   };
+  late.ctx = ctx;
   registerHealthRoutes(http, mqtt, metrics, VERSION);
 
   const services: Service[] = [];

@@ -76,6 +76,7 @@ function remoteOrPool(ctx: BackendFactoryContext, one: (spec: BackendFactoryCont
     log: ctx.log,
     now: ctx.now,
     random: ctx.random,
+    ...(ctx.poolPlace ? { place: ctx.poolPlace } : {}),
   });
 }
 

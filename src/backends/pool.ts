@@ -39,7 +39,15 @@ export interface BackendPoolOptions {
   now?: () => number;
   /** Replaces Math.random (which of several unmeasured servers goes first). */
   random?: () => number;
+  /** Cluster mode: this worker's place among the group's live workers; it picks the worker's home server. */
+  place?: PoolPlace;
 }
+
+/** Where this worker stands in its group: `index` among `of` live workers (sorted by id). */
+export type PoolPlace = () => { index: number; of: number } | undefined;
+
+/** A server slower than this many times the fastest candidate is passed over for a home server. */
+const SLOW_FACTOR = 2;
 
 /** Weight of the newest call in the smoothed latency. */
 const EWMA = 0.3;
@@ -202,6 +210,8 @@ export class BackendPool implements Backend {
       if (least.length === 0 || m.inflight < (least[0] as Member).inflight) least = [m];
       else if (m.inflight === (least[0] as Member).inflight) least.push(m);
     }
+    const home = this.fromHome(least);
+    if (home) return home;
     // exact ties (unmeasured servers) from a random start: workers that start together on
     // one pool would otherwise explore it in lockstep and keep meeting on the same server
     const start = Math.floor((this.opts.random ?? Math.random)() * least.length);
@@ -211,6 +221,22 @@ export class BackendPool implements Backend {
       if (best && (m.latencyMs ?? 0) < (best.latencyMs ?? 0)) best = m;
     }
     return best;
+  }
+
+  /**
+   * Cluster mode: workers that each see only their own calls keep meeting on one server, so
+   * each worker starts from its own home server (index * servers / workers, from the group's
+   * live workers, which every worker computes alike) and goes round from there; a server much
+   * slower than the fastest candidate (others load it) is passed over. Undefined without a place.
+   */
+  private fromHome(candidates: Member[]): Member | undefined {
+    const place = this.opts.place?.();
+    if (!place || place.of < 1 || candidates.length === 0) return undefined;
+    const n = this.members.length;
+    const home = Math.floor((place.index * n) / place.of) % n;
+    const fastest = Math.min(...candidates.map((m) => m.latencyMs ?? Infinity));
+    const ordered = candidates.slice().sort((a, b) => ((this.members.indexOf(a) - home + n) % n) - ((this.members.indexOf(b) - home + n) % n));
+    return ordered.find((m) => m.latencyMs === undefined || !Number.isFinite(fastest) || m.latencyMs <= fastest * SLOW_FACTOR) ?? ordered[0];
   }
 
   private async startMember(m: Member, signal?: AbortSignal): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Config, ModelConfig } from '../config/schema/index.js';
+import type { PoolPlace } from './pool.js';
 import { BackendError, CapacityError, DisposedError, errorMessage, InputError, TimeoutError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../log/logger.js';
@@ -21,6 +22,8 @@ export interface BackendFactoryContext {
   now: () => number;
   /** Math.random, or the registry's replacement (a pool's tie-breaks; tests). */
   random: () => number;
+  /** Cluster mode: this worker's place among the group's live workers (a pool's home server). */
+  poolPlace?: PoolPlace;
 }
 
 /** Builds a backend (the constructor only sets fields: the model loads on start()). */
@@ -97,6 +100,8 @@ export interface BackendRegistryOptions {
   now?: () => number;
   /** Replaces Math.random for pools (which of several unmeasured servers goes first). */
   random?: () => number;
+  /** Cluster mode: this worker's place in its group, so workers sharing a pool start on different servers. */
+  poolPlace?: PoolPlace;
 }
 
 /**
@@ -415,7 +420,7 @@ export class BackendRegistry implements Service {
   }
 
   private factoryContext(role: string, spec: ModelConfig): BackendFactoryContext {
-    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now, random: this.opts.random ?? Math.random };
+    return { role, spec, config: this.opts.config, modelsDir: this.opts.modelsDir, log: this.opts.log, now: this.now, random: this.opts.random ?? Math.random, ...(this.opts.poolPlace ? { poolPlace: this.opts.poolPlace } : {}) };
   }
 }
 

@@ -31,4 +31,11 @@ export class GroupLease {
   holds(): boolean {
     return this.holder() === this.self;
   }
+
+  /** This worker's place among the live workers sorted by id (a model pool's home server); undefined while disconnected. */
+  place(): { index: number; of: number } | undefined {
+    if (!this.connected()) return undefined;
+    const ids = [...new Set([...this.live, this.self])].sort();
+    return { index: ids.indexOf(this.self), of: ids.length };
+  }
 }

@@ -1,4 +1,5 @@
 import '../backends/kinds.js'; // registers llama, transformers, openai, ollama
+import type { PoolPlace } from '../backends/pool.js';
 import { BackendRegistry } from '../backends/registry.js';
 import type { Config } from '../config/schema/index.js';
 import type { AppContext } from '../core/context.js';
@@ -18,6 +19,8 @@ export interface ModelLayer {
 export interface ModelLayerOptions {
   /** The config file's folder: given, a ModelManager owns the llama roles. */
   baseDir?: string;
+  /** Cluster mode: this worker's place in its group (model pools start on different servers). */
+  poolPlace?: PoolPlace;
 }
 
 /**
@@ -43,6 +46,7 @@ export function createModelLayer(config: Config, modelsDir: string, log: Logger,
     log,
     ...(metrics ? { metrics: metrics.registry } : {}),
     ...(manager ? { external: (role: string) => manager.managed(role) } : {}),
+    ...(opts.poolPlace ? { poolPlace: opts.poolPlace } : {}),
   });
   ref.backends = backends;
   return { backends, router: new Router(backends, log), ...(manager ? { manager } : {}) };

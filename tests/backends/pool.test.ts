@@ -21,11 +21,15 @@ import { LlamaServer, llamaServerAvailable } from '../helpers/llama-server.js';
 const log = createLogger('silent');
 
 /** A registry whose clock is stepped by the test (breaker resets are not slept); unmeasured servers go in config order. */
-function registryFor(role: Record<string, unknown>, router: Record<string, unknown> = {}): { registry: BackendRegistry; metrics: Registry; clock: { now: number } } {
+function registryFor(
+  role: Record<string, unknown>,
+  router: Record<string, unknown> = {},
+  poolPlace?: () => { index: number; of: number } | undefined,
+): { registry: BackendRegistry; metrics: Registry; clock: { now: number } } {
   const config = configFromObject({ models: { tiny: role }, router: { circuit_failures: 2, circuit_reset_s: 30, ...router } }, 'test');
   const metrics = new Registry();
   const clock = { now: 1_000_000 };
-  const registry = new BackendRegistry({ config, modelsDir: os.tmpdir(), log, metrics, now: () => clock.now, random: () => 0 });
+  const registry = new BackendRegistry({ config, modelsDir: os.tmpdir(), log, metrics, now: () => clock.now, random: () => 0, ...(poolPlace ? { poolPlace } : {}) });
   registry.build();
   return { registry, metrics, clock };
 }
@@ -142,6 +146,28 @@ describe('a pool on the openai and ollama fixtures', () => {
       expect(a.peer.to(CHAT).length + b.peer.to(CHAT).length).toBe(n + 1);
     } finally {
       await registry.stop();
+    }
+  });
+
+  it('cluster mode: each worker starts from its own home server (its place among the live workers), and passes over one much slower', async () => {
+    const c = await OpenAIServer.start({ model: 'm', reply: 'from c' });
+    const d = await OpenAIServer.start({ model: 'm', reply: 'from d' });
+    const place = { index: 1, of: 2 };
+    const { registry } = registryFor({ backend: 'openai', urls: [a.url, b.url, c.url, d.url], model: 'm' }, {}, () => place);
+    try {
+      await registry.ready('tiny');
+      // worker 1 of 2 on 4 servers: home is the third server, every call while it is not busy
+      for (let i = 0; i < 3; i++) expect((await ask(registry)).text).toBe('from c');
+      place.index = 0; // the group changed (a worker left or joined): worker 0's home is the first
+      expect((await ask(registry)).text).toBe('from a');
+      // the home server slows down (other workers load it): the next one round from home takes over
+      a.next({ kind: 'slow', ms: 600 });
+      expect((await ask(registry)).text).toBe('from a');
+      expect((await ask(registry)).text).not.toBe('from a');
+    } finally {
+      await registry.stop();
+      await c.close();
+      await d.close();
     }
   });
 
