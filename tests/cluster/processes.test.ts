@@ -102,12 +102,12 @@ async function scrape(w: Worker): Promise<Scrape> {
   return { received: c('queued') + c('rejected') + c('dropped'), refused: c('rejected') + c('dropped'), ended, seq: metric(text, 'sarai_cluster_results_total'), depth: metric(text, 'sarai_queue_depth') };
 }
 
-async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, label: string): Promise<T> {
+async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, label: string | (() => string)): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}\n${workers.map((w) => `--- ${w.id}\n${w.out().slice(-1500)}`).join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof label === 'string' ? label : label()}\n${workers.map((w) => `--- ${w.id}\n${w.out().slice(-1500)}`).join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -136,6 +136,20 @@ async function retainedTs(cam: string): Promise<string> {
   const r = JSON.parse((await readRetained((broker as Mosquitto).url, `sarai/camera/${cam}/result`, 10_000)).toString()) as Record<string, unknown>;
   return String(r['input_ts']);
 }
+
+const liveResults = (): Record<string, unknown>[] => (probe?.messages ?? []).filter((m) => /^sarai\/camera\/c\d\/result$/.test(m.topic) && !m.retain).map(json);
+
+/** The result of each camera's newest snapshot has gone out (publishing follows the counter). */
+async function sawNewest(newest: Map<string, number>): Promise<void> {
+  for (const [cam, ts] of newest) {
+    const iso = new Date(ts).toISOString();
+    await until(() => liveResults().some((r) => r['camera'] === cam && r['input_ts'] === iso), 30_000, `the result of ${cam}'s snapshot of ${iso}`);
+  }
+}
+
+/** The last results of a camera as the probe saw them, for a failure message. */
+const trail = (cam: string): string =>
+  JSON.stringify(liveResults().filter((r) => r['camera'] === cam).slice(-4).map((r) => [r['input_ts'], r['worker'], r['seq']]));
 
 /** sarai/alert messages seen twice with the same event id and phase. */
 function repeatedAlerts(): string[] {
@@ -176,11 +190,13 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     for (let b = 0; b < BURSTS; b++) {
       const newest = await burst(PER_BURST);
       // settled: every snapshot handed out has reached an end on some worker
+      let seen: Scrape[] = [];
       await until(async () => {
-        const s = await Promise.all(workers.map(scrape));
-        return s.reduce((n, x) => n + x.ended, 0) === sent && s.every((x) => x.depth === 0);
-      }, 60_000, `burst ${b} to settle (${sent} sent)`);
-      for (const cam of CAMERAS) expect(await retainedTs(cam), `camera ${cam}, burst ${b}`).toBe(new Date(newest.get(cam) as number).toISOString());
+        seen = await Promise.all(workers.map(scrape));
+        return seen.reduce((n, x) => n + x.ended, 0) === sent && seen.every((x) => x.depth === 0);
+      }, 60_000, () => `burst ${b} to settle (${sent} sent): ${JSON.stringify(seen)}`);
+      await sawNewest(newest);
+      for (const cam of CAMERAS) expect(await retainedTs(cam), `camera ${cam}, burst ${b}: ${trail(cam)}`).toBe(new Date(newest.get(cam) as number).toISOString());
     }
     expect(sent).toBe(600);
     const s = await Promise.all(workers.map(scrape));
@@ -188,7 +204,7 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     for (const x of s) expect(x.received).toBeGreaterThan(0); // shared, not all on one
     for (const x of s) expect(x.refused).toBe(0);
     expect(repeatedAlerts()).toEqual([]);
-    const results = (probe as MqttProbe).messages.filter((m) => /^sarai\/camera\/c\d\/result$/.test(m.topic) && !m.retain).map(json);
+    const results = liveResults();
     const ids = results.map((r) => r['job_id']);
     expect(new Set(ids).size).toBe(ids.length);
     expect(results.length).toBeGreaterThanOrEqual(BURSTS * CAMERAS.length);
@@ -196,5 +212,53 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     for (const r of results) expect(r['summary']).toMatch(/^a (red|green|blue) picture$/);
     expect(CAMERAS.every((c) => new Set(results.filter((r) => r['camera'] === c).map((r) => r['worker'])).size > 1)).toBe(true);
     expect((probe as MqttProbe).messages.filter((m) => m.topic === 'sarai/alert').length).toBeGreaterThanOrEqual(2 * results.length);
+  }, 120_000);
+
+  it('a worker SIGKILLed mid-burst: the other two serve every camera after it, and what it held unfinished is bounded and reported', async () => {
+    const victim = workers[2] as Worker;
+    const survivors = workers.slice(0, 2);
+    const doomed = victim.id;
+    // kill right after a scrape that finds it holding work; nothing is published in between
+    let last: Scrape | undefined;
+    await burst(40, CAMERAS, async () => {
+      last = await scrape(victim);
+      if (last.received - last.ended === 0) return false;
+      victim.child.kill('SIGKILL');
+      return true;
+    });
+    expect(victim.child.signalCode ?? (await victim.exited, victim.child.signalCode), 'the victim never held work when scraped').toBe('SIGKILL');
+    const atKill = last as Scrape;
+    // the broker published its last will: from now on the group has two members
+    await (probe as MqttProbe).waitForTopic(`sarai/worker/${doomed}/status`, 30_000, (m) => m.payload.toString() === 'offline');
+    const finals = await burst(5);
+    await until(async () => {
+      const s = await Promise.all(survivors.map(scrape));
+      return s.every((x) => x.ended === x.received && x.depth === 0);
+    }, 60_000, 'the survivors to settle');
+    await sawNewest(finals);
+    for (const cam of CAMERAS) expect(await retainedTs(cam), `camera ${cam} after the kill: ${trail(cam)}`).toBe(new Date(finals.get(cam) as number).toISOString());
+    const results = liveResults();
+    for (const cam of CAMERAS) {
+      const final = results.find((r) => r['camera'] === cam && r['input_ts'] === new Date(finals.get(cam) as number).toISOString());
+      expect(survivors.map((w) => w.id)).toContain(final?.['worker']);
+    }
+    expect(repeatedAlerts()).toEqual([]);
+    const ids = results.map((r) => r['job_id']);
+    expect(new Set(ids).size).toBe(ids.length);
+
+    // the loss, from the broker's side: what the survivors did not receive went to the victim
+    const s = await Promise.all(survivors.map(scrape));
+    for (const x of s) expect(x.refused).toBe(0);
+    const routedToVictim = sent - s.reduce((n, x) => n + x.received, 0);
+    const inflight = atKill.received - atKill.ended;
+    const arrivedAfterScrape = routedToVictim - atKill.received;
+    expect(arrivedAfterScrape).toBeGreaterThanOrEqual(0);
+    // what it still published after the scrape cannot exceed what it held
+    const finishedAfterScrape = results.filter((r) => r['worker'] === doomed && Number(r['seq']) > atKill.seq).length;
+    expect(finishedAfterScrape).toBeLessThanOrEqual(inflight + arrivedAfterScrape);
+    const unfinished = inflight + arrivedAfterScrape - finishedAfterScrape;
+    // Not zero in general: mqtt.js acknowledged these on arrival and a clean session drops them.
+    console.info(`[sigkill] sent ${sent}; victim ${doomed}: in flight at the last scrape ${inflight}, arrived after it ${arrivedAfterScrape}, published after it ${finishedAfterScrape}; lost at most ${unfinished} (a coalesced or repeat snapshot among them is not a loss)`);
+    expect(unfinished).toBeLessThanOrEqual(inflight + arrivedAfterScrape);
   }, 120_000);
 });
