@@ -137,7 +137,33 @@ async function retainedTs(cam: string): Promise<string> {
   return String(r['input_ts']);
 }
 
+/** The retained result of `cam` is (or within a few round trips becomes: the repair) its snapshot of `ts`. */
+async function expectRetained(cam: string, ts: number, what: string): Promise<void> {
+  const want = new Date(ts).toISOString();
+  let got = '';
+  const deadline = Date.now() + 5_000;
+  while ((got = await retainedTs(cam)) !== want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(got, `camera ${cam}, ${what}: ${trail(cam)}`).toBe(want);
+}
+
 const liveResults = (): Record<string, unknown>[] => (probe?.messages ?? []).filter((m) => /^sarai\/camera\/c\d\/result$/.test(m.topic) && !m.retain).map(json);
+
+/**
+ * Job ids published twice with different bytes: a second description of one snapshot. The
+ * same bytes again are the newest result's owner repairing the retained copy (cluster feature).
+ */
+function secondDescriptions(): string[] {
+  const first = new Map<string, string>();
+  const twice: string[] = [];
+  for (const m of probe?.messages ?? []) {
+    if (!/^sarai\/camera\/c\d\/result$/.test(m.topic) || m.retain) continue;
+    const id = String(json(m)['job_id']);
+    const text = m.payload.toString();
+    if (first.has(id) && first.get(id) !== text) twice.push(id);
+    if (!first.has(id)) first.set(id, text);
+  }
+  return twice;
+}
 
 /** The result of each camera's newest snapshot has gone out (publishing follows the counter). */
 async function sawNewest(newest: Map<string, number>): Promise<void> {
@@ -196,7 +222,7 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
         return seen.reduce((n, x) => n + x.ended, 0) === sent && seen.every((x) => x.depth === 0);
       }, 60_000, () => `burst ${b} to settle (${sent} sent): ${JSON.stringify(seen)}`);
       await sawNewest(newest);
-      for (const cam of CAMERAS) expect(await retainedTs(cam), `camera ${cam}, burst ${b}: ${trail(cam)}`).toBe(new Date(newest.get(cam) as number).toISOString());
+      for (const cam of CAMERAS) await expectRetained(cam, newest.get(cam) as number, `burst ${b}`);
     }
     expect(sent).toBe(600);
     const s = await Promise.all(workers.map(scrape));
@@ -205,8 +231,7 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     for (const x of s) expect(x.refused).toBe(0);
     expect(repeatedAlerts()).toEqual([]);
     const results = liveResults();
-    const ids = results.map((r) => r['job_id']);
-    expect(new Set(ids).size).toBe(ids.length);
+    expect(secondDescriptions()).toEqual([]);
     expect(results.length).toBeGreaterThanOrEqual(BURSTS * CAMERAS.length);
     // the real model answered, cameras crossed workers, and the alert check had alerts to check
     for (const r of results) expect(r['summary']).toMatch(/^a (red|green|blue) picture$/);
@@ -226,7 +251,9 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
       victim.child.kill('SIGKILL');
       return true;
     });
-    expect(victim.child.signalCode ?? (await victim.exited, victim.child.signalCode), 'the victim never held work when scraped').toBe('SIGKILL');
+    expect(last && last.received > last.ended, 'the victim never held work when scraped').toBe(true);
+    await victim.exited;
+    expect(victim.child.signalCode).toBe('SIGKILL');
     const atKill = last as Scrape;
     // the broker published its last will: from now on the group has two members
     await (probe as MqttProbe).waitForTopic(`sarai/worker/${doomed}/status`, 30_000, (m) => m.payload.toString() === 'offline');
@@ -236,15 +263,14 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
       return s.every((x) => x.ended === x.received && x.depth === 0);
     }, 60_000, 'the survivors to settle');
     await sawNewest(finals);
-    for (const cam of CAMERAS) expect(await retainedTs(cam), `camera ${cam} after the kill: ${trail(cam)}`).toBe(new Date(finals.get(cam) as number).toISOString());
+    for (const cam of CAMERAS) await expectRetained(cam, finals.get(cam) as number, 'after the kill');
     const results = liveResults();
     for (const cam of CAMERAS) {
       const final = results.find((r) => r['camera'] === cam && r['input_ts'] === new Date(finals.get(cam) as number).toISOString());
       expect(survivors.map((w) => w.id)).toContain(final?.['worker']);
     }
     expect(repeatedAlerts()).toEqual([]);
-    const ids = results.map((r) => r['job_id']);
-    expect(new Set(ids).size).toBe(ids.length);
+    expect(secondDescriptions()).toEqual([]);
 
     // the loss, from the broker's side: what the survivors did not receive went to the victim
     const s = await Promise.all(survivors.map(scrape));
