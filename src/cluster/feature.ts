@@ -53,9 +53,12 @@ export const clusterOf = perContext((ctx): ClusterWorker | undefined => {
 class ResultWatch implements Service {
   readonly name = 'cluster-results';
   private off?: () => void;
+  /** Per camera: this worker's newest result as the broker echoed it (input time, bytes). */
+  private readonly own = new Map<string, { inputMs: number; payload: Buffer }>();
   constructor(
     private readonly ctx: AppContext,
     private readonly ledger: ResultLedger,
+    private readonly workerId: string,
   ) {}
 
   async start(): Promise<void> {
@@ -80,9 +83,34 @@ class ResultWatch implements Service {
         ...(typeof r.input_ts === 'string' ? { input_ts: r.input_ts } : {}),
         ...(typeof r.worker === 'string' ? { worker: r.worker } : {}),
       });
+      this.repair(m, r);
     } catch (err) {
       this.ctx.log.warn({ module: this.name, topic: m.topic, err }, 'camera result on the broker is not JSON; ignored for ordering');
     }
+  }
+
+  /**
+   * Two workers finishing one camera within a broker round trip can both pass the ledger, and
+   * the older result can reach the broker last and stay retained. The worker that holds the
+   * newest sees the older one arrive after its own and publishes its own bytes again, so the
+   * retained result converges on the newest input (same job id: the ledger skips it).
+   */
+  private repair(m: IncomingMessage, r: Partial<CameraResult>): void {
+    const camera = r.camera as string;
+    const ms = typeof r.input_ts === 'string' ? Date.parse(r.input_ts) : NaN;
+    if (!Number.isFinite(ms)) return;
+    const mine = this.own.get(camera);
+    if (r.worker === this.workerId) {
+      if (!mine || ms >= mine.inputMs) this.own.set(camera, { inputMs: ms, payload: m.payload });
+      return;
+    }
+    if (!mine || ms >= mine.inputMs) {
+      this.own.delete(camera); // another worker's newer result: ours is no longer the newest
+      return;
+    }
+    if (mine.inputMs - ms > this.ctx.config.cluster.clock_skew_s * 1000) return; // clock skew, not order
+    this.ctx.log.info({ module: 'cluster', camera, newest: new Date(mine.inputMs).toISOString(), landed: r.input_ts, from: r.worker }, 'an older result landed after ours: publishing ours again');
+    this.ctx.mqtt.publish(m.topic, mine.payload, { retain: true, qos: 1 });
   }
 }
 
@@ -91,5 +119,5 @@ export function clusterFeature(ctx: AppContext): Service[] | undefined {
   const worker = clusterOf(ctx);
   if (!worker) return undefined;
   ctx.log.info({ module: 'cluster', group: ctx.config.cluster.group, worker: worker.workerId }, 'cluster mode: inputs are shared subscriptions');
-  return [new WorkerPresence(ctx, worker.workerId, worker.lease), new ResultWatch(ctx, worker.ledger)];
+  return [new WorkerPresence(ctx, worker.workerId, worker.lease), new ResultWatch(ctx, worker.ledger, worker.workerId)];
 }
