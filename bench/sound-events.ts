@@ -21,23 +21,11 @@ import { createLogger } from '../src/log/logger.js';
 import { measureLevel } from '../src/sounds/levels.js';
 import { matchSounds } from '../src/sounds/match.js';
 import { makeTinySoundClassifier } from '../tests/fixtures/onnx/index.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable, timeIt } from './stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-bench-sounds-'));
 const log = createLogger('warn');
-
-async function timeIt(fn: () => Promise<unknown>, n: number): Promise<{ times: number[]; elu: number }> {
-  await fn(); // warm-up
-  const times: number[] = [];
-  const before = performance.eventLoopUtilization();
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { times, elu: performance.eventLoopUtilization(before).utilization };
-}
 
 const rows: (string | number)[][] = [];
 const astRows: (string | number)[][] = [];

@@ -73,3 +73,16 @@ export function threadCpuMs(): Map<string, number> {
   }
   return out;
 }
+
+/** `n` timed calls of `fn` after one warm-up call: each call's ms, and the event loop's utilization over them. */
+export async function timeIt(fn: () => Promise<unknown>, n: number): Promise<{ times: number[]; elu: number }> {
+  await fn(); // warm-up
+  const times: number[] = [];
+  const before = performance.eventLoopUtilization();
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return { times, elu: performance.eventLoopUtilization(before).utilization };
+}

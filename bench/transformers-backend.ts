@@ -18,7 +18,7 @@ import { configFromObject } from '../src/config/load.js';
 import { TransformersBackend } from '../src/backends/transformers/index.js';
 import { createLogger } from '../src/log/logger.js';
 import { makeTinyAsr, makeTinyCaptioner, makeTinyEmbedder, makeTinyTts, makeTinyWhisper } from '../tests/fixtures/onnx/index.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable, timeIt } from './stats.js';
 
 const rounds = Number(process.argv[2] ?? 20);
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-bench-transformers-'));
@@ -86,18 +86,6 @@ const cases: Case[] = [
     rounds,
   },
 ];
-
-async function timeIt(fn: () => Promise<unknown>, n: number): Promise<{ times: number[]; elu: number }> {
-  await fn(); // warm-up
-  const times: number[] = [];
-  const before = performance.eventLoopUtilization();
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { times, elu: performance.eventLoopUtilization(before).utilization };
-}
 
 const rows: (string | number)[][] = [];
 try {
