@@ -124,21 +124,11 @@ export class EventIndex {
   /** Nearest events to `query` by cosine distance, within the scope; [] without vectors. */
   nearest(query: Float32Array, k: number, scope: HistoryScope): { seq: number; distance: number }[] {
     if (!this.meta || query.length !== this.meta.dim) return [];
-    const where = ['embedding MATCH ?', 'k = ?'];
-    const args: unknown[] = [query, Math.min(Math.max(1, k), MAX_K)];
-    if (scope.since !== undefined) {
-      where.push('ts_ms >= ?');
-      args.push(scope.since);
-    }
-    if (scope.until !== undefined) {
-      where.push('ts_ms < ?');
-      args.push(scope.until);
-    }
-    if (scope.camera !== undefined) {
-      where.push('camera = ?');
-      args.push(scope.camera);
-    }
-    return this.db.prepare(`SELECT seq, distance FROM event_vectors WHERE ${where.join(' AND ')} ORDER BY distance`).all(...args) as { seq: number; distance: number }[];
+    // vec0 filters on its own metadata columns (unprefixed) inside the KNN search
+    const { sql, args } = scoped(scope, '');
+    return this.db
+      .prepare(`SELECT seq, distance FROM event_vectors WHERE embedding MATCH ? AND k = ? ${sql} ORDER BY distance`)
+      .all(query, Math.min(Math.max(1, k), MAX_K), ...args) as { seq: number; distance: number }[];
   }
 
   /** Best keyword matches (FTS5 bm25) for any of `words`, within the scope. */
@@ -178,20 +168,20 @@ export class EventIndex {
   }
 }
 
-/** Fixed SQL fragments for the scope; every value a bound parameter. */
-function scoped(scope: HistoryScope): { sql: string; args: (number | string)[] } {
+/** Fixed SQL fragments for the scope (columns of table alias `prefix`); every value a bound parameter. */
+function scoped(scope: HistoryScope, prefix = 'e.'): { sql: string; args: (number | string)[] } {
   const parts: string[] = [];
   const args: (number | string)[] = [];
   if (scope.since !== undefined) {
-    parts.push('AND e.ts_ms >= ?');
+    parts.push(`AND ${prefix}ts_ms >= ?`);
     args.push(scope.since);
   }
   if (scope.until !== undefined) {
-    parts.push('AND e.ts_ms < ?');
+    parts.push(`AND ${prefix}ts_ms < ?`);
     args.push(scope.until);
   }
   if (scope.camera !== undefined) {
-    parts.push('AND e.camera = ?');
+    parts.push(`AND ${prefix}camera = ?`);
     args.push(scope.camera);
   }
   return { sql: parts.join(' '), args };
