@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema/index.js';
-import type { AppContext } from '../core/context.js';
+import { perContext, type AppContext } from '../core/context.js';
 import { answerHistory, type HistoryDeps } from '../history/answer.js';
 import { timelineOf } from '../publishers/timeline/timeline.js';
 import type { EmbedFn } from '../router/classifier.js';
@@ -49,10 +49,11 @@ export function bridgeAskGenerate(ctx: AppContext, other: AskGenerate = routerGe
 }
 
 /**
- * The same, with the non-history path chosen per call (voice passes its token cap): the
- * history intent (and its embedded exemplars) is built once.
+ * The same, with the non-history path chosen per call (voice passes its token cap). One per
+ * bridge: `sarai/ask`, Try-it, Assist and voice share the history intent, so its exemplars are
+ * embedded once, not once per entry point.
  */
-export function bridgeAskRouting(ctx: AppContext): (other: AskGenerate) => AskGenerate {
+export const bridgeAskRouting = perContext((ctx): ((other: AskGenerate) => AskGenerate) => {
   const intent = new HistoryIntent(ctx.config.router);
   const embed: EmbedFn = async (texts, signal) => (await ctx.router.embed(texts, signal)).value;
   const deps = historyDeps(ctx.config, ctx.router, (r) => ctx.backends.get(r) !== undefined, () => timelineOf(ctx).store);
@@ -62,4 +63,4 @@ export function bridgeAskRouting(ctx: AppContext): (other: AskGenerate) => AskGe
     const withEmbedding = ctx.backends.get('embedding') !== undefined && !ctx.backends.unavailable('embedding');
     return historyAwareGenerate(intent, withEmbedding ? embed : undefined, deps, other)(text, signal, onToken);
   };
-}
+});
