@@ -100,6 +100,28 @@ describe('multimodal backend (llama.node + libmtmd in a model host process)', ()
     expect((await b.generate({ messages: ask('still there?'), maxTokens: 2 })).tokens).toBeGreaterThan(0);
   }, 180_000);
 
+  it('a prompt that does not fit the context fails that call clearly; a new host serves the next call', async () => {
+    const b = backend(audio, 512);
+    await b.start();
+    const firstPid = b.hostPid;
+    // 1 s of audio is ~1,500 tokens: llama.node throws and its context refuses every later completion
+    await expect(b.generate({ messages: ask('x'), audio: tone(1), maxTokens: 2 })).rejects.toThrow(/does not fit the context \(context_length 512 tokens\).*raise the role's context_length/);
+    expect(b.health().state).not.toBe('failed');
+    expect((await b.generate({ messages: ask('still there?'), maxTokens: 2 })).tokens).toBeGreaterThan(0);
+    expect(b.hostPid).not.toBe(firstPid);
+  }, 120_000);
+
+  it("llama.node's leftover in-progress flag (its Queue/OnComplete race) costs one retry on a fresh host, not the call", async () => {
+    const b = backend(vision);
+    await b.start();
+    const firstPid = b.hostPid;
+    await b.wedgeHostForTest();
+    const r = await b.generate({ messages: ask('after the wedge'), images: [await jpeg(64, 64)], maxTokens: 2 });
+    expect(r.timings.promptTokens).toBeGreaterThan(16);
+    expect(b.hostPid).not.toBe(firstPid);
+    expect(b.health().state).toBe('ready');
+  }, 120_000);
+
   it('a damaged or dimension-mismatched mmproj is refused cleanly, and a good one loads after it', async () => {
     const bad = backend(damaged);
     await expect(bad.start()).rejects.toThrow();

@@ -38,13 +38,32 @@ async function open(s: HostLoadSpec): Promise<MultimodalSupport> {
   return c.getMultimodalSupport();
 }
 
-/** After a completion throws, llama.node answers every later one with "Another completion is in progress": reopen. */
-async function reopen(): Promise<void> {
-  const s = spec;
-  const old = ctx;
-  ctx = undefined;
-  await old?.release().catch(() => undefined);
-  if (s) await open(s);
+/**
+ * A completion that failed inside llama.node (1.7.15) wedges its context. Its worker clears
+ * the context's in-progress flag only on success, and sets the clear callback only after
+ * queueing the work, so a failure (or a completion fast enough to finish before that line)
+ * leaves the flag pointing at a freed worker: every later completion is refused with
+ * "Another completion is in progress", and release()/stopCompletion() would write through
+ * that pointer. So the context is never touched again: the parent ends this process.
+ */
+class ContextLost extends Error {}
+let lost = false;
+
+function explain(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/Not enough context space/i.test(msg)) {
+    return `the prompt does not fit the context (context_length ${spec?.nCtx ?? '?'} tokens): raise the role's context_length or send fewer or smaller images or shorter audio (llama.cpp: ${msg})`;
+  }
+  return msg;
+}
+
+async function complete(c: LlamaContext, o: Record<string, unknown>): Promise<Awaited<ReturnType<LlamaContext['completion']>>> {
+  try {
+    return await c.completion(o);
+  } catch (err) {
+    lost = true;
+    throw new ContextLost(explain(err));
+  }
 }
 
 async function handle(msg: HostRequest): Promise<void> {
@@ -56,27 +75,30 @@ async function handle(msg: HostRequest): Promise<void> {
     }
     case 'complete': {
       if (!ctx) throw new Error('no model loaded in the host');
-      try {
-        const r = await ctx.completion({
-          messages: msg.messages,
-          n_predict: msg.maxTokens,
-          temperature: msg.temperature,
-          ...(msg.grammar ? { grammar: msg.grammar } : {}),
-        });
-        const value: HostCompletionResult = {
-          text: r.text,
-          tokens: r.tokens_predicted,
-          timings: { promptTokens: r.timings.prompt_n, promptMs: r.timings.prompt_ms, predictedTokens: r.timings.predicted_n, predictedMs: r.timings.predicted_ms },
-        };
-        reply({ id: msg.id, kind: 'result', value });
-      } catch (err) {
-        await reopen();
-        throw err;
-      }
+      if (lost) throw new ContextLost('the context is wedged by an earlier failed completion');
+      const r = await complete(ctx, {
+        messages: msg.messages,
+        n_predict: msg.maxTokens,
+        temperature: msg.temperature,
+        ...(msg.grammar ? { grammar: msg.grammar } : {}),
+      });
+      const value: HostCompletionResult = {
+        text: r.text,
+        tokens: r.tokens_predicted,
+        timings: { promptTokens: r.timings.prompt_n, promptMs: r.timings.prompt_ms, predictedTokens: r.timings.predicted_n, predictedMs: r.timings.predicted_ms },
+      };
+      reply({ id: msg.id, kind: 'result', value });
+      return;
+    }
+    case 'wedge': {
+      if (!ctx) throw new Error('no model loaded in the host');
+      const words = 'word '.repeat((spec?.nCtx ?? 4096) * 2);
+      await ctx.completion({ messages: [{ role: 'user', content: words }], n_predict: 1 }).catch(() => undefined);
+      reply({ id: msg.id, kind: 'result', value: null });
       return;
     }
     case 'stop':
-      ctx?.stopCompletion();
+      if (!lost) ctx?.stopCompletion();
       reply({ id: msg.id, kind: 'result', value: null });
       return;
     case 'crash':
@@ -88,16 +110,15 @@ async function handle(msg: HostRequest): Promise<void> {
 
 /**
  * One llama.node context runs one completion at a time: a second one started meanwhile is
- * refused ("Another completion is in progress") and the reopen after it would release the
- * context under the first. So loads and completions run in arrival order; `stop` and `crash`
- * act at once.
+ * refused ("Another completion is in progress"). So loads and completions run in arrival
+ * order; `stop` and `crash` act at once.
  */
 let queue: Promise<void> = Promise.resolve();
 
 process.on('message', (msg: HostRequest) => {
   const run = (): Promise<void> =>
     handle(msg).catch((err: unknown) => {
-      reply({ id: msg.id, kind: 'error', message: err instanceof Error ? err.message : String(err) });
+      reply({ id: msg.id, kind: 'error', message: err instanceof Error ? err.message : String(err), ...(err instanceof ContextLost ? { contextLost: true } : {}) });
     });
   if (msg.op === 'stop' || msg.op === 'crash') void run();
   else queue = queue.then(run);

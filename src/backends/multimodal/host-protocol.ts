@@ -44,8 +44,17 @@ export type HostRequest =
   | ({ op: 'complete'; id: number } & HostCompletion)
   | { op: 'stop'; id: number }
   /** Test hook: calls process.abort() in the host, as a native abort would. */
-  | { op: 'crash'; id: number };
+  | { op: 'crash'; id: number }
+  /**
+   * Test hook: runs a completion that overflows the context and swallows its error, which
+   * leaves llama.node's in-progress flag set exactly as its Queue/OnComplete race does.
+   */
+  | { op: 'wedge'; id: number };
 
 export type HostReply =
   | { id: number; kind: 'result'; value: unknown }
-  | { id: number; kind: 'error'; message: string };
+  /**
+   * contextLost: the completion failed inside llama.node, whose context then refuses every
+   * later completion; the host must be ended (not released: see host-entry.ts).
+   */
+  | { id: number; kind: 'error'; message: string; contextLost?: boolean };

@@ -8,6 +8,18 @@ export class ModelHostStoppedError extends BackendError {
   override readonly name: string = 'ModelHostStoppedError';
 }
 
+/**
+ * A completion failed inside llama.node and left its context unusable (host-entry.ts says
+ * why): the owner ends this host. `stale` when the failure was llama.node's leftover
+ * in-progress flag rather than this request's own fault: worth one retry on a new host.
+ */
+export class HostContextLostError extends BackendError {
+  override readonly name: string = 'HostContextLostError';
+  get stale(): boolean {
+    return /Another completion is in progress/.test(this.message);
+  }
+}
+
 type Outgoing = HostRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 interface Pending {
@@ -79,7 +91,7 @@ export class ModelHost {
     if (!p) return;
     this.pending.delete(msg.id);
     if (msg.kind === 'result') p.resolve(msg.value);
-    else p.reject(new BackendError(`${this.label}: ${msg.message}`));
+    else p.reject(new (msg.contextLost ? HostContextLostError : BackendError)(`${this.label}: ${msg.message}`));
   }
 
   private stop(err: ModelHostStoppedError): void {
