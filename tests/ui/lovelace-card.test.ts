@@ -51,13 +51,16 @@ function result(camera: string, n: number, extra: Partial<CameraResult> = {}): C
   };
 }
 
+/** An image entity as the fake HA serves it: its current scene and its last two access tokens. */
+interface ImageServed { token: string; previous?: string; scene: string }
+
 describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
   let http: HttpServer;
   let bridge: string;
   let ha: Server;
   let HA: string;
   /** What the fake HA serves to the page being opened. */
-  let served: { page: string; images: Record<string, { token: string; scene: string }> } = { page: '', images: {} };
+  let served: { page: string; images: Record<string, ImageServed>; holdUntilRotated?: string } = { page: '', images: {} };
   let browser: TestBrowser;
   const jpeg: Record<string, Buffer> = {};
 
@@ -80,8 +83,20 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
       }
       const m = /^\/api\/image_proxy\/([a-z0-9_.]+)$/.exec(url.pathname);
       const img = m ? served.images[m[1] ?? ''] : undefined;
-      // HA's ImageView: the entity's current access_token, or 401
-      if (!img || url.searchParams.get('token') !== img.token) {
+      if (img && served.holdUntilRotated && url.searchParams.get('token') === img.token && img.token === served.holdUntilRotated) {
+        // forces the race a slow network makes: this request is answered only after HA rotated the token
+        const wait = setInterval(() => {
+          if (img !== served.images[m?.[1] ?? '']) {
+            clearInterval(wait);
+            ha.emit('request', req, res);
+          }
+        }, 5);
+        return;
+      }
+      // HA's ImageView: one of the entity's last two access_tokens (HA keeps a deque of 2, so a
+      // page still holding the previous one loads the current image), or 401
+      const token = url.searchParams.get('token');
+      if (!img || (token !== img.token && token !== img.previous)) {
         res.writeHead(401).end('unauthorized');
         return;
       }
@@ -102,7 +117,7 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
   });
 
   /** Opens the fake HA page with the card mounted; records every URL the page asks for. */
-  async function open(config: Record<string, unknown>, opts: { dark?: boolean; images?: Record<string, { token: string; scene: string }>; history?: Record<string, unknown> } = {}) {
+  async function open(config: Record<string, unknown>, opts: { dark?: boolean; images?: Record<string, ImageServed>; history?: Record<string, unknown> } = {}) {
     const page = await browser.context.newPage();
     const requests: string[] = [];
     const problems: string[] = [];
@@ -240,8 +255,9 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
   });
 
   it('updates live when a state changes, shows "what changed", and keeps the image of each event it saw arrive', async () => {
-    const images = { [imageId('front_door')]: { token: 'a1', scene: 'door_night' } };
+    const images: Record<string, ImageServed> = { [imageId('front_door')]: { token: 'a1', scene: 'door_night' } };
     const { page, problems } = await open({ type: 'custom:sarai-timeline-card' }, { images });
+    served.holdUntilRotated = 'a1';
     const first = result('front_door', 1);
     await setStates(page, [sensorState(first), imageState('front_door', 'a1', first.ts)], registry(['front_door']));
     await rows(page).first().waitFor();
@@ -251,7 +267,8 @@ describe.skipIf(!haveChromium())('sarai-timeline-card in Chromium', () => {
     const next = result('front_door', 2, { summary: 'A parcel appeared on the step.', changed });
     await setStates(page, [sensorState(next)]);
     await page.waitForFunction('rowCount() === 2');
-    images[imageId('front_door')] = { token: 'a2', scene: 'door_day' };
+    // the page may still be loading the live image with a1 when HA rotates: HA accepts both
+    images[imageId('front_door')] = { token: 'a2', previous: 'a1', scene: 'door_day' };
     await setStates(page, [imageState('front_door', 'a2', next.ts)]);
     const top = rows(page).first();
     expect(await top.getAttribute('data-id')).toBe('front_door_2');
