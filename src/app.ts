@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { resolveDir, type LoadedConfig } from './config/load.js';
 import { Bus } from './core/bus.js';
 import type { AppContext, BridgeEvents } from './core/context.js';
@@ -86,6 +87,9 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       keepaliveS: config.mqtt.keepalive_s,
       reconnectMaxMs: config.mqtt.reconnect_max_ms,
       maxPayloadBytes: Math.round(config.mqtt.max_payload_mb * 1_048_576),
+      ...(config.mqtt.spool_max_age_s > 0
+        ? { spool: { dir: path.join(resolveDir(loaded, config.data_dir), 'spool'), maxAgeMs: config.mqtt.spool_max_age_s * 1000, maxBytes: 4 * config.scheduler.max_queued_mb * 1_048_576 } }
+        : {}),
       ...(workerId ? { shareGroup: config.cluster.group, workerStatusTopic: `${config.mqtt.base_topic}/worker/${workerId}/status` } : {}),
     },
     log,

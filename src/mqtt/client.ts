@@ -4,6 +4,8 @@ import { errorMessage } from '../core/errors.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Logger } from '../log/logger.js';
 import { redactUrl } from '../log/logger.js';
+import { InputSpool, type InputSpoolOptions, type SpooledInput } from './input-spool.js';
+import { Receipt, withReceipt } from './receipt.js';
 import { checkPublishTopic, topicMatches } from './topics.js';
 
 export interface IncomingMessage {
@@ -35,6 +37,8 @@ export interface MqttOptions {
    * our subscriptions and queues QoS 1 inputs while we are away. Needs a stable clientId.
    */
   sessionExpiryS?: number;
+  /** Inputs acknowledged but unfinished go to disk here (see InputSpool); none: no spool. */
+  spool?: InputSpoolOptions;
   /** mqtts:// material, already read from disk (PEM). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
@@ -50,6 +54,7 @@ interface Subscription {
   shared: boolean;
   /** The handler never wants this connection's own publishes back (MQTT 5 No Local). */
   noLocal: boolean;
+  spool?: (topic: string) => boolean;
 }
 
 export interface SubscribeOptions {
@@ -60,6 +65,12 @@ export interface SubscribeOptions {
    * own publishes still arrive and handlers skip them. Every handler of a filter must agree.
    */
   noLocal?: boolean;
+  /**
+   * Which topics of this filter are inputs that start work (a snapshot, not our own result
+   * coming back): a QoS 1 delivery on one is spooled before it is acknowledged, and stays
+   * spooled until every job it queued has ended.
+   */
+  spool?: (topic: string) => boolean;
 }
 
 /**
@@ -92,6 +103,9 @@ export class MqttBridge {
   /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
   private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
   private keepingSession = false;
+  private readonly spool?: InputSpool;
+  /** What the previous run left in the spool, run by deliverHeld(). */
+  private leftover: SpooledInput[] = [];
   /** When the broker last refused our user name or password (ISO time), for the bridge state. */
   credentialsRefusedAt?: string;
   private refusedStreak = 0;
@@ -102,6 +116,12 @@ export class MqttBridge {
     private readonly metrics: Metrics,
   ) {
     if ((opts.sessionExpiryS ?? 0) > 0) this.held = [];
+    if (opts.spool) this.spool = new InputSpool(opts.spool, log, metrics.registry);
+  }
+
+  /** Inputs spooled now (acknowledged, unfinished). */
+  get spooled(): number {
+    return this.spool?.size ?? 0;
   }
 
   get baseTopic(): string {
@@ -139,6 +159,11 @@ export class MqttBridge {
   /** Connects; never rejects (see below). */
   async connect(): Promise<void> {
     const o = this.opts;
+    if (this.spool) {
+      this.leftover = this.spool.open((input, ageMs) =>
+        this.onReject(input.topic, `an input accepted ${Math.round(ageMs / 60_000)} min ago was left unfinished when SARAi stopped; older than mqtt.spool_max_age_s, so not run now`),
+      );
+    }
     const persistent = (o.sessionExpiryS ?? 0) > 0 && !!o.clientId;
     const options: IClientOptions = {
       clientId: o.clientId || `sarai_${o.baseTopic.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`,
@@ -233,7 +258,7 @@ export class MqttBridge {
 
   /** Subscribes (now if connected, and again after every reconnect). */
   subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1, shared = false, opts: SubscribeOptions = {}): () => void {
-    const sub: Subscription = { filter, qos, handler, name, shared, noLocal: opts.noLocal === true };
+    const sub: Subscription = { filter, qos, handler, name, shared, noLocal: opts.noLocal === true, ...(opts.spool ? { spool: opts.spool } : {}) };
     const onBroker = brokerFilter(filter, qos, shared, this.opts.shareGroup);
     // mosquitto keeps the first No Local of a filter through a repeated SUBSCRIBE, and changing
     // it would mean unsubscribing (losing inputs meanwhile): every handler of a filter agrees
@@ -290,6 +315,14 @@ export class MqttBridge {
     this.held = undefined;
     if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
     for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
+    const leftover = this.leftover;
+    this.leftover = [];
+    if (leftover.length) this.log.info({ module: 'mqtt', inputs: leftover.length, topics: [...new Set(leftover.map((m) => m.topic))].slice(0, 20) }, 'running the inputs the last run accepted and did not finish (input spool)');
+    for (const m of leftover) {
+      const matching = this.subs.filter((s) => topicMatches(s.filter, m.topic));
+      const msg: IncomingMessage = { topic: m.topic, payload: m.payload, retain: false, ...(m.userProperties ? { userProperties: m.userProperties } : {}) };
+      this.run(matching, msg, m.file);
+    }
   }
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
@@ -309,12 +342,21 @@ export class MqttBridge {
       return;
     }
     const userProperties = packet.properties?.userProperties;
+    // on disk before we return: mqtt.js sends the PUBACK only after this handler
+    const spooled = this.spool && packet.qos > 0 && !packet.retain && matching.some((s) => s.spool?.(topic)) ? this.spool.accept(topic, payload, userProperties) : undefined;
     const msg: IncomingMessage = { topic, payload, retain: packet.retain, ...(userProperties ? { userProperties } : {}) };
-    for (const s of matching) {
-      Promise.resolve()
-        .then(() => s.handler(msg))
-        .catch((err: unknown) => this.log.error({ module: s.name, topic, err }, 'message handler failed'));
-    }
+    this.run(matching, msg, spooled);
+  }
+
+  /** Runs the handlers; a spooled input stays on disk until every job they queued has ended. */
+  private run(matching: Subscription[], msg: IncomingMessage, spooled: string | undefined): void {
+    const spool = this.spool;
+    const receipt = spooled && spool ? new Receipt((kept) => (kept ? spool.keep(spooled) : spool.finish(spooled))) : undefined;
+    const runs = matching.map((s) => {
+      const call = () => Promise.resolve().then(() => s.handler(msg));
+      return (receipt ? withReceipt(receipt, call) : call()).catch((err: unknown) => this.log.error({ module: s.name, topic: msg.topic, err }, 'message handler failed'));
+    });
+    if (receipt) void Promise.all(runs).then(() => receipt.settle());
   }
 
   /**
@@ -385,5 +427,9 @@ export class MqttBridge {
     await client.endAsync(!connected);
     this.client = undefined;
     this.metrics.mqttConnected.set(0);
+    if (this.spool?.leftForNextStart) {
+      this.spool.sync();
+      this.log.info({ module: 'mqtt', inputs: this.spool.leftForNextStart }, 'inputs left unfinished stay in the spool for the next start');
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type { Gauge, Registry } from 'prom-client';
 import { CapacityError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../log/logger.js';
+import { asWorkOf, currentReceipt, type Receipt } from '../mqtt/receipt.js';
 import { SchedulerCounters } from './counters.js';
 import { JOB_KINDS, kindPriority, type Job, type JobKind } from './job.js';
 
@@ -43,6 +44,8 @@ export class Scheduler {
   private readonly inflight = new Set<Promise<void>>();
   private readonly lifetime = new AbortController();
   private idleWaiters: (() => void)[] = [];
+  /** The spooled input each job works for (see mqtt/receipt.ts): released when the job ends. */
+  private readonly receipts = new WeakMap<Job, Receipt>();
 
   constructor(
     private readonly opts: SchedulerOptions,
@@ -83,6 +86,7 @@ export class Scheduler {
         this.queuedBytes += job.bytes - old.job.bytes;
         this.counters.inc('coalesced', old.job.kind);
         this.counters.inc('queued', job.kind);
+        this.hold(job);
         this.discard(old.job, 'coalesced');
         this.pump();
         return 'coalesced';
@@ -101,6 +105,7 @@ export class Scheduler {
     this.queuedBytes += job.bytes;
     this.queuedCount++;
     this.counters.inc('queued', job.kind);
+    this.hold(job);
     this.pump(); // updates the depth gauge
     return 'queued';
   }
@@ -117,6 +122,20 @@ export class Scheduler {
     } catch (err) {
       this.log.error({ module: 'scheduler', err }, 'onDiscard failed');
     }
+    // dropped here only at stop: the input runs again at the next start
+    this.release(job, reason === 'dropped');
+  }
+
+  private hold(job: Job): void {
+    const r = currentReceipt();
+    if (!r) return;
+    r.hold();
+    this.receipts.set(job, r);
+  }
+
+  private release(job: Job, keep: boolean): void {
+    this.receipts.get(job)?.release(keep);
+    this.receipts.delete(job);
   }
 
   private pickNext(now: number): SourceQueue | undefined {
@@ -168,7 +187,9 @@ export class Scheduler {
   private start(q: SourceQueue, job: Job): void {
     q.running = true;
     this.running++;
-    const p = (async () => {
+    // the job runs as its own input's work, not as the work of whichever input woke the pump
+    const p = asWorkOf(this.receipts.get(job), async () => {
+      let cutShort = false;
       try {
         const outcome = await job.run(this.lifetime.signal);
         this.counters.inc(outcome, job.kind);
@@ -176,15 +197,17 @@ export class Scheduler {
       } catch (err) {
         // a model or capture slot that said no at once is a capacity refusal, not a failure
         const refused = err instanceof CapacityError;
+        cutShort = this.stopped;
         this.counters.inc(refused ? 'dropped' : 'failed', job.kind);
         this.log.warn({ module: 'scheduler', source: job.source, err: errorMessage(err) }, refused ? 'job refused for capacity' : 'job failed');
       } finally {
+        this.release(job, cutShort);
         q.running = false;
         this.running--;
         if (q.items.length === 0 && q.readyAt <= Date.now()) this.queues.delete(q.source);
         this.pump();
       }
-    })();
+    });
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
   }

@@ -12,6 +12,12 @@ export const MqttSection = Section({
     maximum: 4_294_967_295,
     description: 'external broker: keep the session (subscriptions, queued QoS 1 inputs) this long (s) while SARAi is away (the embedded broker and cluster mode: always a clean session); 0: a clean session each connect',
   }),
+  spool_max_age_s: Type.Integer({
+    default: 3600,
+    minimum: 0,
+    maximum: 7 * 86_400,
+    description: 'camera snapshots, clips and Frigate events acknowledged to the broker but not finished are kept in <data_dir>/spool, so a crash or kill loses none: the next start runs those younger than this (s) and reports older ones on sarai/error; 0: no spool',
+  }),
   ca_file: Type.String({ default: '', description: 'mqtts://: PEM file of the CA that signed the broker certificate (empty: the system CAs)' }),
   cert_file: Type.String({ default: '', description: 'mqtts://: PEM client certificate, for brokers that require one (with key_file)' }),
   key_file: Type.String({ default: '', description: 'mqtts://: PEM private key of cert_file (never logged)' }),
