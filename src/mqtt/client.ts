@@ -14,6 +14,8 @@ export interface IncomingMessage {
   retain: boolean;
   /** MQTT 5 user properties (e.g. a producer's `ts`), when the broker carried any. */
   userProperties?: Record<string, string | string[]>;
+  /** An input run again from the spool: when the previous run accepted it (ms since epoch). */
+  receivedMs?: number;
 }
 export type MessageHandler = (msg: IncomingMessage) => void | Promise<void>;
 
@@ -320,7 +322,7 @@ export class MqttBridge {
     if (leftover.length) this.log.info({ module: 'mqtt', inputs: leftover.length, topics: [...new Set(leftover.map((m) => m.topic))].slice(0, 20) }, 'running the inputs the last run accepted and did not finish (input spool)');
     for (const m of leftover) {
       const matching = this.subs.filter((s) => topicMatches(s.filter, m.topic));
-      const msg: IncomingMessage = { topic: m.topic, payload: m.payload, retain: false, ...(m.userProperties ? { userProperties: m.userProperties } : {}) };
+      const msg: IncomingMessage = { topic: m.topic, payload: m.payload, retain: false, receivedMs: m.receivedMs, ...(m.userProperties ? { userProperties: m.userProperties } : {}) };
       this.run(matching, msg, m.file);
     }
   }

@@ -28,7 +28,8 @@ export class CameraSnapshotSource implements Service {
       }
       const camera = m.topic.slice(prefix.length, -'/snapshot'.length);
       const producerMs = producerTs(m.userProperties);
-      const received = { ms: Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
+      // a snapshot run again from the spool keeps its first arrival time: it is not newer than what came after it
+      const received = { ms: m.receivedMs ?? Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
     // the catch-all every camera input shares (shared across workers in cluster mode)

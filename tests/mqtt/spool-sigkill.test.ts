@@ -27,7 +27,7 @@ let model: OpenAIServer;
 let probe: MqttProbe;
 const children: ChildProcess[] = [];
 
-function config(name: string, spoolMaxAgeS: number, httpPort: number): string {
+function config(name: string, spoolMaxAgeS: number, httpPort: number, cluster: boolean): string {
   const file = path.join(tmp, `${name}.yaml`);
   writeFileSync(file, [
     `data_dir: ${path.join(tmp, name)}`,
@@ -39,6 +39,7 @@ function config(name: string, spoolMaxAgeS: number, httpPort: number): string {
     'camera_defaults: { cooldown_s: 0 }',
     'scheduler: { concurrency: 1 }',
     `models: { vision: { backend: openai, url: "${model.url}", model: fixed, timeout_s: 120 } }`,
+    ...(cluster ? ['cluster: { group: one, worker_id: w1 }'] : []),
     '',
   ].join('\n'));
   return file;
@@ -72,9 +73,9 @@ async function until(check: () => Promise<boolean>, ms: number, what: () => stri
 const resultsOf = (base: string, cam: string) => probe.messages.filter((m) => m.topic === `${base}/camera/${cam}/result` && !m.retain);
 
 /** Starts a bridge, has it accept one snapshot per camera while its model hangs, then SIGKILLs it. */
-async function killHoldingEight(base: string, spoolMaxAgeS: number): Promise<{ configFile: string; port: number; spooledAtKill: number }> {
+async function killHoldingEight(base: string, spoolMaxAgeS: number, cluster = false): Promise<{ configFile: string; port: number; spooledAtKill: number }> {
   const port = await freePort();
-  const configFile = config(base, spoolMaxAgeS, port);
+  const configFile = config(base, spoolMaxAgeS, port, cluster);
   model.peer.always(CHAT, { kind: 'hang' });
   const first = run(configFile);
   // `online` goes out on connect, before the features subscribe: wait for the whole start
@@ -105,8 +106,10 @@ describe.skipIf(!haveMosquitto())('a SIGKILLed bridge loses nothing it accepted 
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('killed holding 8 accepted snapshots: the next start describes all 8, and the spool is empty after', async () => {
-    const { configFile, port, spooledAtKill } = await killHoldingEight('spooled', 3600);
+  it('killed holding 8 accepted snapshots: the next start describes all 8 as of when they arrived, and the spool is empty after', async () => {
+    // a cluster worker (a group of one): its results say which input time they describe
+    const { configFile, port, spooledAtKill } = await killHoldingEight('spooled', 3600, true);
+    const killedAt = Date.now();
     expect(spooledAtKill).toBe(CAMERAS.length);
     const spoolDir = path.join(tmp, 'spooled', 'spool');
     expect(readdirSync(spoolDir).filter((f) => f.endsWith('.in'))).toHaveLength(CAMERAS.length);
@@ -117,7 +120,10 @@ describe.skipIf(!haveMosquitto())('a SIGKILLed bridge loses nothing it accepted 
     await until(async () => CAMERAS.every((c) => resultsOf('spooled', c).length > 0), 60_000, () => `a result for every camera\n${second.out()}`);
     for (const cam of CAMERAS) {
       expect(resultsOf('spooled', cam)).toHaveLength(1);
-      expect(JSON.parse(resultsOf('spooled', cam)[0]?.payload.toString() ?? '{}')).toMatchObject({ camera: cam, summary: 'a parcel on the step' });
+      const r = JSON.parse(resultsOf('spooled', cam)[0]?.payload.toString() ?? '{}') as Record<string, unknown>;
+      expect(r).toMatchObject({ camera: cam, summary: 'a parcel on the step', worker: 'w1' });
+      // no producer `ts`: the input time is when the killed run accepted it, not the replay
+      expect(Date.parse(String(r['input_ts']))).toBeLessThan(killedAt);
     }
     expect(await metric(port, 'sarai_spool_replayed_total')).toBe(CAMERAS.length);
     await until(async () => (await metric(port, 'sarai_spool_inputs')) === 0, 10_000, () => 'the spool to drain');
