@@ -148,6 +148,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       }
       await http.start();
       discovery.start();
+      mqtt.holdOnlineUntilReady();
       await mqtt.connect();
       for (const f of FEATURES) {
         const s = f(ctx);

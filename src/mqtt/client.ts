@@ -105,6 +105,8 @@ export class MqttBridge {
   /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
   private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
   private keepingSession = false;
+  /** Until deliverHeld(): `online` waits for the features to subscribe (see holdOnlineUntilReady). */
+  private onlineHeld = false;
   private readonly spool?: InputSpool;
   /** What the previous run left in the spool, run by deliverHeld(). */
   private leftover: SpooledInput[] = [];
@@ -156,6 +158,14 @@ export class MqttBridge {
   /** Runs on every (re)connect, after `online` is published: discovery, states. */
   onConnect(fn: () => void | Promise<void>): void {
     this.connectListeners.push(fn);
+  }
+
+  /**
+   * The app's first start: `online` goes out only once every feature has subscribed
+   * (deliverHeld), not on CONNACK, so an input published on `online` finds its handler.
+   */
+  holdOnlineUntilReady(): void {
+    this.onlineHeld = true;
   }
 
   /** Connects; never rejects (see below). */
@@ -246,9 +256,13 @@ export class MqttBridge {
   }
 
   private async afterConnect(): Promise<void> {
-    await this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
     const filters = new Set(this.subs.map((s) => brokerFilter(s.filter, s.qos, s.shared, this.opts.shareGroup).filter));
     for (const filter of filters) this.subscribeOnBroker(filter);
+    // `online` says inputs are heard: an automation that publishes on it loses nothing
+    if (!this.onlineHeld) {
+      await this.subscriptionsSettled();
+      await this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
+    }
     for (const fn of this.connectListeners) {
       try {
         await fn();
@@ -317,6 +331,10 @@ export class MqttBridge {
     this.held = undefined;
     if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
     for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
+    if (this.onlineHeld) {
+      this.onlineHeld = false;
+      if (this.connected) void this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
+    }
     const leftover = this.leftover;
     this.leftover = [];
     if (leftover.length) this.log.info({ module: 'mqtt', inputs: leftover.length, topics: [...new Set(leftover.map((m) => m.topic))].slice(0, 20) }, 'running the inputs the last run accepted and did not finish (input spool)');
