@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDir, type LoadedConfig } from './config/load.js';
+import { lockDataDir } from './core/data-dir-lock.js';
 import { Bus } from './core/bus.js';
 import type { AppContext, BridgeEvents } from './core/context.js';
 import { ErrorReporter } from './core/error-reporter.js';
@@ -136,12 +137,14 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
 
   const services: Service[] = [];
   const started: Service[] = [];
+  let dataLock: { release(): Promise<void> } | undefined;
 
   return {
     ctx,
     broker,
     async start() {
       mkdirSync(ctx.paths.data, { recursive: true });
+      dataLock = await lockDataDir(ctx.paths.data); // before anything opens the database or the spool
       if (broker) {
         await broker.start();
         mqtt.useUrl(broker.url);
@@ -178,6 +181,8 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       await mqtt.close();
       await http.stop();
       await broker?.stop();
+      await dataLock?.release();
+      dataLock = undefined;
     },
   };
 }

@@ -4,6 +4,7 @@ import { loadConfig, type LoadedConfig } from './config/load.js';
 import { summarizeConfig } from './config/summary.js';
 import { VERSION } from './core/version.js';
 import { BrokerPortError } from './mqtt/embedded-broker.js';
+import { DataDirInUseError } from './core/data-dir-lock.js';
 import { createApp } from './app.js';
 import { applySupervisorServices } from './config/supervisor.js';
 import { createLogger } from './log/logger.js';
@@ -55,8 +56,8 @@ program
     try {
       await app.start();
     } catch (err) {
-      if (err instanceof BrokerPortError) {
-        app.ctx.log.fatal({ module: 'broker' }, err.message);
+      if (err instanceof BrokerPortError || err instanceof DataDirInUseError) {
+        app.ctx.log.fatal({ module: err instanceof BrokerPortError ? 'broker' : 'app' }, err.message);
         process.stderr.write(`\nsarai: ${err.message}\n`);
       } else {
         app.ctx.log.fatal({ module: 'app', err }, 'start-up failed');
