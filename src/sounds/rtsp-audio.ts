@@ -78,9 +78,12 @@ export class RtspAudioService implements Service {
     }
     const cams = this.cameras();
     if (cams.length === 0) return;
-    if (this.ctx.config.cluster.group) {
-      // no leader election in a group: every worker with sound_rtsp listens and alerts
-      this.ctx.log.warn({ module: this.name, group: this.ctx.config.cluster.group }, 'sound_rtsp in a cluster group: every worker that has it listens; set it in one worker\'s config only');
+    const { group, voice_streams: streams } = this.ctx.config.cluster;
+    if (group && !streams) {
+      // a live stream is one worker's, as voice streams are: the workers of a group often share
+      // one config, and each listening would alert once per worker
+      this.ctx.log.info({ module: this.name, group, cameras: cams.map(([c]) => c) }, 'sound_rtsp: the group\'s cluster.voice_streams worker listens to live camera audio, not this one');
+      return;
     }
     let legacy = false;
     try {

@@ -25,10 +25,12 @@ describe.skipIf(!ready)('live sound events from RTSP audio (GStreamer camera, ff
   let broker: Mosquitto;
   let app: TestApp;
   let probe: MqttProbe;
+  let soundsDir = '';
 
   beforeAll(async () => {
     tmp = await tempDir('sound-rtsp');
     const sounds = await makeTinySoundClassifier(path.join(tmp.dir, 'sounds'), { loudLabel: 'Smoke detector, smoke alarm' });
+    soundsDir = sounds.dir;
     camera = await startTestCamera(makeClip(path.join(tmp.dir, 'camera.mp4'), { seconds: 5, width: 160, height: 120 }), AUTH);
     broker = await startMosquitto();
     probe = await MqttProbe.connect(broker.url, ['sarai/#']);
@@ -107,6 +109,29 @@ describe.skipIf(!ready)('live sound events from RTSP audio (GStreamer camera, ff
     } finally {
       await broken.stop();
       await probe2.close();
+    }
+  }, 60_000);
+
+  it('in a cluster group only the voice_streams worker listens: one config on two workers reads the stream once, not twice', async () => {
+    const worker = (id: string, streams: boolean) => startTestApp({
+      mqtt: { url: broker.url, base_topic: 'sarai3' },
+      cluster: { group: 'house', worker_id: id, voice_streams: streams },
+      models: { audio_events: { backend: 'transformers', model: soundsDir } },
+      runtime: { onnx_threads: 1 },
+      audio_events: { window_s: 2, rtsp_retry_s: 1 },
+      cameras: { porch: { rtsp_url: camera.url('av', true), sounds: ['smoke_alarm'], sound_rtsp: true, cooldown_s: 0 } },
+    });
+    const [listener, other] = [await worker('w1', true), await worker('w2', false)];
+    try {
+      const windows = async (t: TestApp) => (await t.app.ctx.metrics.text()).split('\n').filter((l) => l.startsWith('sarai_sound_windows_total{') && l.includes('camera="porch"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+      const until = Date.now() + 30_000;
+      while ((await windows(listener)) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+      expect(await windows(listener)).toBeGreaterThan(0);
+      expect(await windows(other)).toBe(0);
+      expect(other.logs.lines.some((l) => /cluster\.voice_streams worker listens to live camera audio, not this one/.test(String(l['msg'])))).toBe(true);
+    } finally {
+      await other.stop();
+      await listener.stop();
     }
   }, 60_000);
 

@@ -17,7 +17,7 @@ export const ClusterSection = Section({
   }),
   voice_streams: Type.Boolean({
     default: false,
-    description: 'take voice audio (complete WAVs and start/chunk/stop streams) on this worker; not shared, since one utterance must stay on one worker: set it on one worker of the group',
+    description: 'take voice audio (complete WAVs and start/chunk/stop streams) and listen to live camera audio (cameras.<id>.sound_rtsp) on this worker; not shared, since a stream must stay on one worker: set it on one worker of the group',
   }),
   clock_skew_s: Type.Integer({
     default: 120,
