@@ -16,7 +16,7 @@ export const MqttSection = Section({
     default: 3600,
     minimum: 0,
     maximum: 7 * 86_400,
-    description: 'camera snapshots, clips and Frigate events acknowledged to the broker but not finished are kept in <data_dir>/spool, so a crash or kill loses none: the next start runs those younger than this (s) and reports older ones on sarai/error; 0: no spool',
+    description: 'camera snapshots and clips acknowledged to the broker but not finished are kept in <data_dir>/spool, so a crash or kill loses none: the next start runs those younger than this (s) and reports older ones on sarai/error; 0: no spool',
   }),
   ca_file: Type.String({ default: '', description: 'mqtts://: PEM file of the CA that signed the broker certificate (empty: the system CAs)' }),
   cert_file: Type.String({ default: '', description: 'mqtts://: PEM client certificate, for brokers that require one (with key_file)' }),

@@ -50,8 +50,9 @@ export class FrigateSource implements Service {
 
   async start(): Promise<void> {
     const mqtt = this.ctx.mqtt;
-    // an event's snapshot job is spooled until it ends (see InputSpool)
-    this.off.push(mqtt.subscribe(`${this.prefix}/events`, this.name, (m) => this.guard(m, () => this.onEvent(m)), 1, true, { spool: () => true }));
+    // not spooled (see InputSpool): an event run again after a restart would wait for a live
+    // snapshot that went with the old event and is gone
+    this.off.push(mqtt.subscribe(`${this.prefix}/events`, this.name, (m) => this.guard(m, () => this.onEvent(m)), 1, true));
     this.off.push(mqtt.subscribe(`${this.prefix}/reviews`, this.name, (m) => this.guard(m, () => this.onReview(m)), 1, true));
     this.off.push(mqtt.subscribe(`${this.prefix}/+/+/snapshot`, this.name, (m) => this.guard(m, () => this.onSnapshot(m)), 0, true));
     // expired snapshots are released even when no new one arrives
