@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDir, type LoadedConfig } from './config/load.js';
 import { lockDataDir } from './core/data-dir-lock.js';
+import { isSpooledInput } from './mqtt/input-topics.js';
 import { Bus } from './core/bus.js';
 import type { AppContext, BridgeEvents } from './core/context.js';
 import { ErrorReporter } from './core/error-reporter.js';
@@ -89,7 +90,14 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       reconnectMaxMs: config.mqtt.reconnect_max_ms,
       maxPayloadBytes: Math.round(config.mqtt.max_payload_mb * 1_048_576),
       ...(config.mqtt.spool_max_age_s > 0
-        ? { spool: { dir: path.join(resolveDir(loaded, config.data_dir), 'spool'), maxAgeMs: config.mqtt.spool_max_age_s * 1000, maxBytes: 4 * config.scheduler.max_queued_mb * 1_048_576 } }
+        ? {
+            spool: {
+              dir: path.join(resolveDir(loaded, config.data_dir), 'spool'),
+              maxAgeMs: config.mqtt.spool_max_age_s * 1000,
+              maxBytes: 4 * config.scheduler.max_queued_mb * 1_048_576,
+              isInput: (topic: string) => isSpooledInput(config.mqtt.base_topic, topic),
+            },
+          }
         : {}),
       ...(workerId ? { shareGroup: config.cluster.group, workerStatusTopic: `${config.mqtt.base_topic}/worker/${workerId}/status` } : {}),
     },

@@ -39,8 +39,12 @@ export interface MqttOptions {
    * our subscriptions and queues QoS 1 inputs while we are away. Needs a stable clientId.
    */
   sessionExpiryS?: number;
-  /** Inputs acknowledged but unfinished go to disk here (see InputSpool); none: no spool. */
-  spool?: InputSpoolOptions;
+  /**
+   * Inputs acknowledged but unfinished go to disk here (see InputSpool); none: no spool.
+   * `isInput`: which topics are inputs that start work (a camera snapshot, not our own result
+   * coming back on a catch-all): a QoS 1 delivery of one is spooled before it is acknowledged.
+   */
+  spool?: InputSpoolOptions & { isInput(topic: string): boolean };
   /** mqtts:// material, already read from disk (PEM). */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
 }
@@ -56,7 +60,6 @@ interface Subscription {
   shared: boolean;
   /** The handler never wants this connection's own publishes back (MQTT 5 No Local). */
   noLocal: boolean;
-  spool?: (topic: string) => boolean;
 }
 
 export interface SubscribeOptions {
@@ -67,12 +70,6 @@ export interface SubscribeOptions {
    * own publishes still arrive and handlers skip them. Every handler of a filter must agree.
    */
   noLocal?: boolean;
-  /**
-   * Which topics of this filter are inputs that start work (a snapshot, not our own result
-   * coming back): a QoS 1 delivery on one is spooled before it is acknowledged, and stays
-   * spooled until every job it queued has ended.
-   */
-  spool?: (topic: string) => boolean;
 }
 
 /**
@@ -103,7 +100,7 @@ export class MqttBridge {
   private onReject: RejectHandler = () => {};
   private readonly pendingSubs = new Set<Promise<void>>();
   /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
-  private held?: { topic: string; payload: Buffer; packet: IPublishPacket }[];
+  private held?: { topic: string; payload: Buffer; packet: IPublishPacket; file?: string }[];
   private keepingSession = false;
   /** Until deliverHeld(): `online` waits for the features to subscribe (see holdOnlineUntilReady). */
   private onlineHeld = false;
@@ -274,7 +271,7 @@ export class MqttBridge {
 
   /** Subscribes (now if connected, and again after every reconnect). */
   subscribe(filter: string, name: string, handler: MessageHandler, qos: 0 | 1 = 1, shared = false, opts: SubscribeOptions = {}): () => void {
-    const sub: Subscription = { filter, qos, handler, name, shared, noLocal: opts.noLocal === true, ...(opts.spool ? { spool: opts.spool } : {}) };
+    const sub: Subscription = { filter, qos, handler, name, shared, noLocal: opts.noLocal === true };
     const onBroker = brokerFilter(filter, qos, shared, this.opts.shareGroup);
     // mosquitto keeps the first No Local of a filter through a repeated SUBSCRIBE, and changing
     // it would mean unsubscribing (losing inputs meanwhile): every handler of a filter agrees
@@ -330,7 +327,7 @@ export class MqttBridge {
     const held = this.held ?? [];
     this.held = undefined;
     if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
-    for (const m of held) this.dispatch(m.topic, m.payload, m.packet);
+    for (const m of held) this.dispatch(m.topic, m.payload, m.packet, m.file);
     if (this.onlineHeld) {
       this.onlineHeld = false;
       if (this.connected) void this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
@@ -340,18 +337,30 @@ export class MqttBridge {
     if (leftover.length) this.log.info({ module: 'mqtt', inputs: leftover.length, topics: [...new Set(leftover.map((m) => m.topic))].slice(0, 20) }, 'running the inputs the last run accepted and did not finish (input spool)');
     for (const m of leftover) {
       const matching = this.subs.filter((s) => topicMatches(s.filter, m.topic));
+      if (matching.length === 0) {
+        this.onReject(m.topic, 'an input left unfinished by the last run: nothing takes this topic now (configuration changed?); dropped');
+        this.spool?.finish(m.file);
+        continue;
+      }
       const msg: IncomingMessage = { topic: m.topic, payload: m.payload, retain: false, receivedMs: m.receivedMs, ...(m.userProperties ? { userProperties: m.userProperties } : {}) };
       this.run(matching, msg, m.file);
     }
   }
 
-  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket, spooled?: string): void {
+    // on disk before we return: mqtt.js sends the PUBACK only after this handler
+    const file = spooled ?? (this.spool && packet.qos > 0 && !packet.retain && payload.length <= this.opts.maxPayloadBytes && this.opts.spool?.isInput(topic)
+      ? this.spool.accept(topic, payload, packet.properties?.userProperties)
+      : undefined);
     const matching = this.subs.filter((s) => topicMatches(s.filter, topic));
     if (matching.length === 0) {
-      if (!this.held) return;
-      // a resumed session delivers right after CONNACK, before the features subscribed
-      if (this.held.length < HELD_MAX_MESSAGES) this.held.push({ topic, payload, packet });
-      else this.onReject(topic, `more than ${HELD_MAX_MESSAGES} inputs arrived while SARAi was starting; this one was dropped`);
+      if (this.held && this.held.length < HELD_MAX_MESSAGES) {
+        // a resumed session delivers right after CONNACK, before the features subscribed
+        this.held.push({ topic, payload, packet, ...(file ? { file } : {}) });
+        return;
+      }
+      if (this.held) this.onReject(topic, `more than ${HELD_MAX_MESSAGES} inputs arrived while SARAi was starting; this one was dropped`);
+      if (file) this.spool?.finish(file);
       return;
     }
     this.metrics.messagesIn.inc({ kind: matching[0]?.name ?? 'other' });
@@ -362,10 +371,8 @@ export class MqttBridge {
       return;
     }
     const userProperties = packet.properties?.userProperties;
-    // on disk before we return: mqtt.js sends the PUBACK only after this handler
-    const spooled = this.spool && packet.qos > 0 && !packet.retain && matching.some((s) => s.spool?.(topic)) ? this.spool.accept(topic, payload, userProperties) : undefined;
     const msg: IncomingMessage = { topic, payload, retain: packet.retain, ...(userProperties ? { userProperties } : {}) };
-    this.run(matching, msg, spooled);
+    this.run(matching, msg, file);
   }
 
   /** Runs the handlers; a spooled input stays on disk until every job they queued has ended. */

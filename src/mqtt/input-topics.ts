@@ -1,7 +1,7 @@
 import type { AppContext } from '../core/context.js';
 import { InputError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
-import type { IncomingMessage, SubscribeOptions } from './client.js';
+import type { IncomingMessage } from './client.js';
 import { ID_RE } from './topics.js';
 
 /**
@@ -20,15 +20,11 @@ export const VOICE_FILTER = 'voice/#';
  */
 export const INPUT_SUBSCRIBE = { noLocal: true } as const;
 
-/**
- * How the camera sources subscribe the catch-all: as INPUT_SUBSCRIBE, and a snapshot or clip
- * (not our own result or image coming back) is spooled until its job has ended.
- */
-export function cameraInputSubscribe(base: string): SubscribeOptions {
-  return { ...INPUT_SUBSCRIBE, spool: (topic) => {
-    const levels = levelsBelow(base, topic);
-    return isCameraInput(levels, 'snapshot') || isCameraInput(levels, 'clip');
-  } };
+/** The inputs the spool keeps until done (see InputSpool): camera snapshots and clips. */
+export function isSpooledInput(base: string, topic: string): boolean {
+  if (!topic.startsWith(`${base}/camera/`)) return false;
+  const levels = levelsBelow(base, topic);
+  return isCameraInput(levels, 'snapshot') || isCameraInput(levels, 'clip');
 }
 
 /** Levels of `topic` below the base topic (`sarai/camera/x/snapshot` -> [camera, x, snapshot]). */

@@ -1,7 +1,7 @@
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
-import { CAMERA_FILTER, cameraInputSubscribe, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
+import { CAMERA_FILTER, INPUT_SUBSCRIBE, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
 import { producerTs } from '../cluster/job-id.js';
 
@@ -33,7 +33,7 @@ export class CameraSnapshotSource implements Service {
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
     // the catch-all every camera input shares (shared across workers in cluster mode)
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, cameraInputSubscribe(mqtt.baseTopic)));
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, INPUT_SUBSCRIBE));
     await Promise.resolve();
   }
 

@@ -13,7 +13,7 @@ import { sniffContainer } from '../media/clip/container.js';
 import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
-import { CAMERA_FILTER, cameraInputSubscribe, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
+import { CAMERA_FILTER, INPUT_SUBSCRIBE, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
@@ -155,7 +155,7 @@ export class ClipSource implements Service {
     const handle = (m: IncomingMessage): void => this.onMessage(m);
     // the catch-all every camera input shares (shared across workers in cluster mode);
     // other shapes are InputTopicGuard's to report
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, cameraInputSubscribe(mqtt.baseTopic)));
+    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, INPUT_SUBSCRIBE));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }

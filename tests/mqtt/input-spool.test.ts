@@ -2,13 +2,18 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CapacityError } from '../../src/core/errors.js';
+import { Metrics } from '../../src/core/metrics.js';
 import { createLogger } from '../../src/log/logger.js';
+import { MqttBridge } from '../../src/mqtt/client.js';
+import { isSpooledInput } from '../../src/mqtt/input-topics.js';
 import { InputSpool } from '../../src/mqtt/input-spool.js';
 import { Receipt, withReceipt } from '../../src/mqtt/receipt.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { Job } from '../../src/scheduler/job.js';
+import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'sarai-spool-'));
 const log = createLogger('silent');
@@ -99,4 +104,52 @@ describe('receipts: a spooled input is finished when every job it queued has end
     // shutdown: the waiting one was dropped and the running one aborted: both stay spooled
     expect(ends).toEqual({ replaced: false, over: false, done: false, waiting: true, newest: true });
   });
+});
+
+describe.skipIf(!haveMosquitto())('MqttBridge and the spool, on mosquitto', () => {
+  let broker: Mosquitto;
+  beforeAll(async () => {
+    broker = await startMosquitto();
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  const bridge = (spoolDir: string) =>
+    new MqttBridge(
+      {
+        url: broker.url, clientId: 'sarai_spool_held', sessionExpiryS: 300, baseTopic: 'sarai', protocolVersion: 5, keepaliveS: 30, reconnectMaxMs: 2000, maxPayloadBytes: 1 << 20,
+        spool: { dir: spoolDir, maxAgeMs: 3_600_000, maxBytes: 1 << 20, isInput: (t) => isSpooledInput('sarai', t) },
+      },
+      log,
+      new Metrics(),
+    );
+
+  it('what a resumed session delivers before the features subscribe is spooled too: killed then, the next start runs it', async () => {
+    const spoolDir = path.join(tmp, 'held');
+    const first = bridge(spoolDir);
+    await first.connect();
+    first.subscribe('sarai/camera/#', 'camera', () => undefined, 1);
+    await first.subscriptionsSettled();
+    first.keepSessionOnStop();
+    await first.close();
+    // SARAi is away: a camera publishes at QoS 1 (the broker keeps it for the session)
+    const camera = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    await camera.publishAsync('sarai/camera/porch/snapshot', Buffer.from('jpeg bytes'), { qos: 1 });
+    await camera.publishAsync('sarai/camera/porch/result', Buffer.from('{}'), { qos: 1 }); // not an input: not spooled
+    await camera.endAsync();
+    // it starts again; the session delivers before any feature has subscribed, and it dies there
+    const second = bridge(spoolDir);
+    await second.connect();
+    await expect.poll(() => readdirSync(spoolDir).filter((f) => f.endsWith('.in')).length, { timeout: 5000 }).toBe(1);
+    await second.close(); // no deliverHeld(): as if killed while starting
+    const third = bridge(spoolDir);
+    const got: string[] = [];
+    await third.connect();
+    third.subscribe('sarai/camera/#', 'camera', (m) => void got.push(`${m.topic}=${m.payload.toString()}`), 1);
+    third.deliverHeld();
+    await expect.poll(() => got, { timeout: 5000 }).toEqual(['sarai/camera/porch/snapshot=jpeg bytes']);
+    await expect.poll(() => readdirSync(spoolDir).filter((f) => f.endsWith('.in')), { timeout: 5000 }).toEqual([]);
+    await third.close();
+  }, 30_000);
 });
