@@ -25,6 +25,13 @@ export class Receipt {
     this.drop();
   }
 
+  /** The input is not worth running again after a restart: forget it now, whatever still runs. */
+  letGo(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onDone(false);
+  }
+
   /** Every handler of the message has returned (or thrown). */
   settle(): void {
     this.drop();
@@ -47,6 +54,11 @@ export function withReceipt<T>(receipt: Receipt, fn: () => T): T {
 /** Runs `fn` for `receipt`'s input, or outside any input when none (a job never runs under another input's receipt). */
 export function asWorkOf<T>(receipt: Receipt | undefined, fn: () => T): T {
   return receipt ? current.run(receipt, fn) : current.exit(fn);
+}
+
+/** Called by a handler whose input must not run again after a restart (e.g. "capture now"). */
+export function letGoOfCurrentInput(): void {
+  current.getStore()?.letGo();
 }
 
 /** The receipt of the input whose handler is running, if it was spooled. */

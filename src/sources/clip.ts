@@ -19,6 +19,7 @@ import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
 import { soundListenerFor } from '../sounds/listener.js';
 import type { JobOutcome } from '../scheduler/job.js';
+import { letGoOfCurrentInput } from '../mqtt/receipt.js';
 
 /** What a clip message asks for. */
 export type ClipRequest =
@@ -189,7 +190,10 @@ export class ClipSource implements Service {
     const prefix = this.ctx.mqtt.topic('camera/');
     const camera = m.topic.slice(prefix.length, -'/clip'.length);
     try {
-      this.submit(camera, parseClipPayload(m.payload), m.payload, { origin: m.topic });
+      const req = parseClipPayload(m.payload);
+      // "capture now" run again after a restart would record another moment: not kept in the spool
+      if (req.kind === 'capture') letGoOfCurrentInput();
+      this.submit(camera, req, m.payload, { origin: m.topic });
     } catch (err) {
       this.refused(m.topic, err);
     }

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { MqttBridge } from '../../src/mqtt/client.js';
 import { isSpooledInput } from '../../src/mqtt/input-topics.js';
 import { InputSpool } from '../../src/mqtt/input-spool.js';
-import { Receipt, withReceipt } from '../../src/mqtt/receipt.js';
+import { letGoOfCurrentInput, Receipt, withReceipt } from '../../src/mqtt/receipt.js';
 import { Scheduler } from '../../src/scheduler/scheduler.js';
 import type { Job } from '../../src/scheduler/job.js';
 import { haveMosquitto, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
@@ -103,6 +103,22 @@ describe('receipts: a spooled input is finished when every job it queued has end
     await s.stop();
     // shutdown: the waiting one was dropped and the running one aborted: both stay spooled
     expect(ends).toEqual({ replaced: false, over: false, done: false, waiting: true, newest: true });
+  });
+
+  it('a handler can let go of its input (a live "capture now" is not run again later): forgotten at once, its job runs on', async () => {
+    const s = new Scheduler({ concurrency: 1, maxQueuePerSource: 4, maxQueuedBytes: 1 << 20 }, new Registry(), log);
+    let ended: boolean | undefined;
+    let ran = false;
+    const r = new Receipt((kept) => (ended = kept));
+    withReceipt(r, () => {
+      letGoOfCurrentInput();
+      s.submit(job('cam', async () => ((ran = true), 'completed')));
+    });
+    r.settle();
+    expect(ended).toBe(false);
+    await s.idle();
+    expect(ran).toBe(true);
+    await s.stop();
   });
 });
 
