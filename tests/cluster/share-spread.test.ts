@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerFor } from '../../src/scheduler/index.js';
 import { attachRouter, patternJpeg, timedRouter } from '../camera/helpers.js';
@@ -64,5 +65,38 @@ describe.skipIf(!haveMosquitto())('cluster mode: the workers\' own camera output
     await probe.client.publishAsync('sarai/camera/z/y/x', 'x', { qos: 1 });
     await probe.waitFor(isError('sarai/camera/z/y/x'), 20_000, 'barrier');
     for (const t of ['sarai/camera', 'sarai/camera/front', 'sarai/camera/a/b/snapshot']) expect(probe.messages.filter(isError(t)), t).toHaveLength(1);
+  }, 60_000);
+
+  it('mosquitto keeps a member\'s turn whatever its flow control: receive maximum 1 with the PUBACK held still gets every other message (so a receive maximum sized to the model slots would not steer inputs)', async () => {
+    const held: (() => void)[] = [];
+    let seenByA = 0;
+    const a = await mqtt.connectAsync(broker.url, {
+      protocolVersion: 5,
+      properties: { receiveMaximum: 1 },
+      customHandleAcks: (_t, _m, _p, done) => {
+        seenByA++;
+        held.push(() => done(0));
+      },
+    });
+    const b = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+    try {
+      let seenByB = 0;
+      b.on('message', () => seenByB++);
+      await a.subscribeAsync('$share/rm/rm/t', { qos: 1 });
+      await b.subscribeAsync('$share/rm/rm/t', { qos: 1 });
+      for (let i = 0; i < 20; i++) await probe.client.publishAsync('rm/t', `m${i}`, { qos: 1 });
+      await expect.poll(() => seenByB, { timeout: 10_000 }).toBe(10);
+      expect(seenByA).toBe(1); // one in flight: the broker holds A's other nine for A
+      // each PUBACK lets the broker send A the next one it kept for A
+      for (let i = 2; i <= 10; i++) {
+        held.shift()?.();
+        await expect.poll(() => seenByA, { timeout: 10_000 }).toBe(i);
+      }
+      held.splice(0).forEach((ack) => ack());
+      expect([seenByA, seenByB]).toEqual([10, 10]);
+    } finally {
+      await a.endAsync(true);
+      await b.endAsync(true);
+    }
   }, 60_000);
 });
