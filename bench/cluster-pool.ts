@@ -6,9 +6,13 @@
  *    stands for a GPU box running llama-server; this 2-core machine cannot run real ones that
  *    fast). Requests go through the real router, registry and BackendPool over HTTP.
  *    Throughput for N = 1..POOL workers and the scaling efficiency T(n) / (n * T(1)); goal
- *    >= 0.9 up to the pool size. Also how the calls spread over the servers.
- * The shared-vs-plain subscription cost is measured by bench/cluster-scaling.ts (here, after the
- * pool rounds, that part did not finish within 300 s on the loaded machine: not investigated).
+ *    >= 0.9 up to the pool size. Also how the calls spread over the servers, and how the
+ *    broker's shared subscription spread the snapshots over the workers (mosquitto: round robin
+ *    per filter, which is even only if nothing but inputs matches the filter; see cameraFilters
+ *    in src/mqtt/input-topics.ts).
+ * 2. In the same run, the broker's per-message cost of a shared subscription against a plain
+ *    one (bench/mqtt-share-cost.ts).
+ * Every wait is bounded (a round ROUND_DEADLINE_MS, the subscription part 30 s per filter run).
  * Run: npx tsx bench/cluster-pool.ts
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,10 +26,12 @@ import { configFromObject } from '../src/config/load.js';
 import { createLogger } from '../src/log/logger.js';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
+import { shareOverheadLine } from './mqtt-share-cost.js';
 
 const SERVICE_MS = 200;
 const POOL = 4;
-const SNAPSHOTS = 60;
+const SNAPSHOTS = 120;
+const ROUND_DEADLINE_MS = 60_000;
 
 const ANSWER = JSON.stringify({ summary: 'a person at the door', description: 'd', objects: ['person'], alert: false, severity: 'none' });
 
@@ -94,17 +100,19 @@ async function throughput(n: number, round: number): Promise<{ rate: number; spr
   await probe.subscribeAsync(`p${round}/camera/+/result`, { qos: 1 });
   let got = 0;
   const byWorker = new Map<string, number>();
-  const done = new Promise<void>((resolve) =>
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${n} workers: ${got} of ${SNAPSHOTS} results within ${ROUND_DEADLINE_MS} ms`)), ROUND_DEADLINE_MS);
     probe.on('message', (_t, payload, pkt) => {
       if (pkt.retain) return;
       const w = String((JSON.parse(payload.toString()) as { worker?: string }).worker);
       byWorker.set(w, (byWorker.get(w) ?? 0) + 1);
       if (++got === SNAPSHOTS) resolve();
-    }),
-  );
+    });
+  });
   const t0 = performance.now();
   for (let i = 0; i < SNAPSHOTS; i++) await probe.publishAsync(`p${round}/camera/c${i}/snapshot`, images[i] as Buffer, { qos: 1 });
-  await done;
+  await done.finally(() => clearTimeout(timer));
   const rate = SNAPSHOTS / ((performance.now() - t0) / 1000);
   await probe.endAsync();
   for (const a of apps) await a.stop();
@@ -123,6 +131,8 @@ try {
   console.log('| workers | snapshots/s | ideal (n x 1 worker) | efficiency | calls per server | snapshots per worker |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.n} | ${r.rate.toFixed(2)} | ${(base * r.n).toFixed(2)} | ${(r.rate / (base * r.n)).toFixed(2)} | ${r.spread.join(' / ')} | ${r.byWorker.join(' / ')} |`);
   console.log(`(the pool bound is ${((1000 / SERVICE_MS) * POOL).toFixed(0)}/s; one worker is bound at ${(1000 / SERVICE_MS).toFixed(0)}/s)`);
+  console.log(`\n${await shareOverheadLine(broker.url)}`);
+  console.log(`1-min load average at the end ${os.loadavg()[0]?.toFixed(1)}`);
 } finally {
   await broker.stop();
   await Promise.all(servers.map((s) => s.close()));

@@ -5,7 +5,7 @@
  *    SERVICE_MS (a timer, not CPU: it stands for a model server or a pool of them, one model slot
  *    per worker), and the scaling efficiency T(n) / (n * T(1)); goal >= 0.9.
  * 2. the broker's per-message cost of a shared subscription against a plain one, in the same run
- *    (raw mqtt.js clients, small messages).
+ *    (bench/mqtt-share-cost.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -18,10 +18,10 @@ import { createLogger } from '../src/log/logger.js';
 import type { ModelRouter, Routed } from '../src/router/types.js';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
+import { shareOverheadLine } from './mqtt-share-cost.js';
 
 const SERVICE_MS = 100;
 const SNAPSHOTS = 90;
-const PLAIN_MESSAGES = 5_000;
 
 function fixedRouter(): ModelRouter {
   const no = () => Promise.reject(new Error('unused'));
@@ -77,22 +77,6 @@ async function throughput(n: number, round: number): Promise<number> {
   return rate;
 }
 
-/** Mean broker round trip per message (µs), publisher -> subscriber, for a filter. */
-async function perMessageUs(filter: string, topic: string): Promise<number> {
-  const sub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
-  await sub.subscribeAsync(filter, { qos: 1 });
-  const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
-  let got = 0;
-  const done = new Promise<void>((resolve) => sub.on('message', () => ++got === PLAIN_MESSAGES && resolve()));
-  const t0 = performance.now();
-  for (let i = 0; i < PLAIN_MESSAGES; i++) pub.publish(topic, `m${i}`, { qos: 1 });
-  await done;
-  const us = ((performance.now() - t0) * 1000) / PLAIN_MESSAGES;
-  await sub.endAsync();
-  await pub.endAsync();
-  return us;
-}
-
 try {
   console.log(`Machine: ${os.cpus().length} cores, 1-min load average ${os.loadavg()[0]?.toFixed(1)}. Model: fixed service time ${SERVICE_MS} ms (a timer), one slot per worker; ${SNAPSHOTS} snapshots, one camera each.`);
   const rates: number[] = [];
@@ -101,17 +85,7 @@ try {
   console.log('| workers | snapshots/s | ideal (n x 1 worker) | efficiency |\n|---|---|---|---|');
   rates.forEach((r, i) => console.log(`| ${i + 1} | ${r.toFixed(1)} | ${(base * (i + 1)).toFixed(1)} | ${(r / (base * (i + 1))).toFixed(2)} |`));
   console.log(`(the model bound is ${(1000 / SERVICE_MS).toFixed(0)}/s per worker)`);
-  // alternate, after a warm-up, and keep the best of three: the machine is shared and loaded
-  await perMessageUs('warm/t', 'warm/t');
-  const plain: number[] = [];
-  const shared: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    plain.push(await perMessageUs('plain/t', 'plain/t'));
-    shared.push(await perMessageUs('$share/g/shared/t', 'shared/t'));
-  }
-  const p = Math.min(...plain);
-  const sh = Math.min(...shared);
-  console.log(`\nBroker per-message cost, ${PLAIN_MESSAGES} QoS 1 messages, one subscriber (best of 3): plain ${p.toFixed(1)} µs, shared ${sh.toFixed(1)} µs: shared overhead ${(sh - p).toFixed(1)} µs per message (runs: plain ${plain.map((x) => x.toFixed(0)).join('/')}, shared ${shared.map((x) => x.toFixed(0)).join('/')})`);
+  console.log(`\n${await shareOverheadLine(broker.url)}`);
 } finally {
   await broker.stop();
   rmSync(tmp, { recursive: true, force: true });

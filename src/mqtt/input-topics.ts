@@ -9,7 +9,7 @@ import { ID_RE } from './topics.js';
  * topic with an extra level (`camera/a/b/c/snapshot`, `voice/../x/audio`), so every camera and
  * voice source subscribes the same catch-all filter (`camera/#`, `voice/#`: one broker
  * subscription, one copy of each message even on MQTT 5) and picks its own shape, and the
- * guard below reports what matches no shape.
+ * guard below reports what matches no shape. Cluster mode splits the camera one: cameraFilters.
  */
 export const CAMERA_FILTER = 'camera/#';
 export const VOICE_FILTER = 'voice/#';
@@ -25,6 +25,23 @@ export function isSpooledInput(base: string, topic: string): boolean {
   if (!topic.startsWith(`${base}/camera/`)) return false;
   const levels = levelsBelow(base, topic);
   return isCameraInput(levels, 'snapshot') || isCameraInput(levels, 'clip');
+}
+
+/**
+ * The camera filters one handler subscribes. A lone bridge: the catch-all. Cluster mode: the
+ * broker hands a shared filter's messages out round robin, one rotation per filter and group,
+ * counting every message that matches (mosquitto 2, subs__shared_process), and `$share` forbids
+ * No Local, so on the catch-all each worker output under camera/ (the detected-phase image at
+ * intake, the result, event, alert) took a worker's turn: with two workers the image published
+ * for snapshot k sent snapshot k+1 back to the same worker (51 of 60 on one in
+ * bench/cluster-pool.ts). So there each input verb is its own filter, which no output matches,
+ * and the guard takes the level counts no input or output has; a three-level topic with a bad id
+ * and an unknown verb (`camera/Bad-Id/foo`) goes unreported in cluster mode.
+ */
+export function cameraFilters(use: 'snapshot' | 'clip' | 'guard', clustered: boolean): string[] {
+  if (!clustered) return [CAMERA_FILTER];
+  // `camera/+/+/+/#`: four levels or more (`#` also matches the parent level, so not `+/+/#`)
+  return use === 'guard' ? ['camera', 'camera/+', 'camera/+/+/+/#'] : [`camera/+/${use}`];
 }
 
 /** Levels of `topic` below the base topic (`sarai/camera/x/snapshot` -> [camera, x, snapshot]). */
@@ -94,8 +111,8 @@ export class InputTopicGuard implements Service {
       if (bad) this.ctx.errors.report(bad.source, m.topic, new InputError(bad.error));
     };
     // the same broker subscriptions as the sources (MqttBridge subscribes once per filter):
-    // camera inputs shared across the workers of a cluster, voice never (streams)
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, check, 1, true, INPUT_SUBSCRIBE));
+    // camera inputs shared across the workers of a cluster (see cameraFilters), voice never (streams)
+    for (const f of cameraFilters('guard', !!this.ctx.config.cluster.group)) this.off.push(mqtt.subscribe(mqtt.topic(f), this.name, check, 1, true, INPUT_SUBSCRIBE));
     this.off.push(mqtt.subscribe(mqtt.topic(VOICE_FILTER), this.name, check, 1, false, INPUT_SUBSCRIBE));
     await Promise.resolve();
   }

@@ -1,7 +1,7 @@
 import type { AppContext } from '../core/context.js';
 import type { Service } from '../core/lifecycle.js';
 import type { IncomingMessage } from '../mqtt/client.js';
-import { CAMERA_FILTER, INPUT_SUBSCRIBE, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
+import { INPUT_SUBSCRIBE, cameraFilters, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { submitSnapshot } from '../camera/snapshot-intake.js';
 import { producerTs } from '../cluster/job-id.js';
 
@@ -32,8 +32,8 @@ export class CameraSnapshotSource implements Service {
       const received = { ms: m.receivedMs ?? Date.now(), ...(producerMs === undefined ? {} : { producerMs }) };
       submitSnapshot(this.ctx, { camera, bytes: m.payload, meta: { source: 'mqtt' }, origin: m.topic, received });
     };
-    // the catch-all every camera input shares (shared across workers in cluster mode)
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, INPUT_SUBSCRIBE));
+    // the catch-all every camera input shares; in cluster mode `camera/+/snapshot`, shared across the workers
+    for (const f of cameraFilters('snapshot', !!this.ctx.config.cluster.group)) this.off.push(mqtt.subscribe(mqtt.topic(f), this.name, handle, 1, true, INPUT_SUBSCRIBE));
     await Promise.resolve();
   }
 

@@ -13,7 +13,7 @@ import { sniffContainer } from '../media/clip/container.js';
 import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
-import { CAMERA_FILTER, INPUT_SUBSCRIBE, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
+import { INPUT_SUBSCRIBE, cameraFilters, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
 import { checkId } from '../mqtt/topics.js';
 import { publishCameraResult } from '../publishers/camera/publish.js';
 import { schedulerFor } from '../scheduler/index.js';
@@ -154,9 +154,9 @@ export class ClipSource implements Service {
     }
     const mqtt = this.ctx.mqtt;
     const handle = (m: IncomingMessage): void => this.onMessage(m);
-    // the catch-all every camera input shares (shared across workers in cluster mode);
-    // other shapes are InputTopicGuard's to report
-    this.off.push(mqtt.subscribe(mqtt.topic(CAMERA_FILTER), this.name, handle, 1, true, INPUT_SUBSCRIBE));
+    // the catch-all every camera input shares; in cluster mode `camera/+/clip`, shared across
+    // the workers (see cameraFilters). Other shapes are InputTopicGuard's to report
+    for (const f of cameraFilters('clip', !!this.ctx.config.cluster.group)) this.off.push(mqtt.subscribe(mqtt.topic(f), this.name, handle, 1, true, INPUT_SUBSCRIBE));
     // clip_on_motion: a motion-triggered snapshot result (HA or Frigate) also takes a clip
     this.off.push(this.ctx.bus.on('camera.result', this.name, ({ result }) => this.onMotion(result)));
   }

@@ -21,9 +21,11 @@ import { freePort } from '../helpers/ports.js';
 import { patternJpeg, readRetained } from '../camera/helpers.js';
 
 const BIN = path.resolve('bin/sarai.js');
-const CAMERAS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
+// 5 cameras on 3 workers: the broker hands the snapshots out round robin, so with a camera
+// count the worker count divides, each camera would stay on one worker and never cross
+const CAMERAS = ['c0', 'c1', 'c2', 'c3', 'c4'];
 const BURSTS = 5;
-const PER_BURST = 20; // per camera: 6 x 5 x 20 = 600
+const PER_BURST = 24; // per camera: 5 x 5 x 24 = 600
 const IDS = ['w1', 'w2', 'w3'];
 /** Every way a snapshot job ends (scheduler counters); `completed` is a described snapshot. */
 const ENDS = ['completed', 'coalesced', 'deduplicated', 'rejected', 'dropped', 'failed'] as const;
@@ -33,6 +35,8 @@ interface Worker {
   http: number;
   child: ChildProcess;
   out: () => string;
+  /** Its log said `SARAi is running`: every input subscription acknowledged (`online` comes before). */
+  running: () => boolean;
   exited: Promise<unknown>;
 }
 
@@ -76,11 +80,15 @@ function startWorker(id: string, url: string, captioner: string, http: number): 
   );
   const child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd, env: { ...process.env, TMPDIR: cwd }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
+  let running = false;
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-20_000);
+    running ||= out.includes('"msg":"SARAi is running"');
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise((r) => child.once('exit', r));
-  return { id, http, child, out: () => out, exited };
+  return { id, http, child, out: () => out, running: () => running, exited };
 }
 
 /** Sum of a counter over its label sets in Prometheus text. */
@@ -201,6 +209,9 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     captionerDir = cap.dir;
     for (const id of IDS) workers.push(startWorker(id, broker.url, cap.dir, await freePort()));
     for (const w of workers) await probe.waitForTopic(`sarai/worker/${w.id}/status`, 60_000, (m) => m.payload.toString() === 'online');
+    // `online` goes out at connect, before the sources subscribe: a snapshot sent before any
+    // worker listens on camera/+/snapshot has no subscriber and the broker drops it
+    await until(() => workers.every((w) => w.running()), 60_000, 'every worker running');
   }, 90_000);
 
   afterAll(async () => {
