@@ -296,10 +296,12 @@ describe.skipIf(!haveMosquitto())('three sarai processes in one group on mosquit
     // what it still published after the scrape cannot exceed what it held
     const finishedAfterScrape = results.filter((r) => r['worker'] === doomed && Number(r['seq']) > atKill.seq).length;
     expect(finishedAfterScrape).toBeLessThanOrEqual(inflight + arrivedAfterScrape);
-    // what it held unfinished at the kill is on its disk (acknowledged inputs are spooled first)
+    // what it held unfinished at the kill is on its disk (acknowledged inputs are spooled first);
+    // one whose result went out just before the kill may be there too (its job had not ended):
+    // run again, the ledger finds its job id published and says nothing twice (checked below)
     const spoolDir = path.join(work, doomed, 'data', 'spool');
     const spooled = readdirSync(spoolDir).filter((f) => f.endsWith('.in')).length;
-    expect(spooled).toBeLessThanOrEqual(inflight + arrivedAfterScrape - finishedAfterScrape);
+    expect(spooled).toBeLessThanOrEqual(inflight + arrivedAfterScrape);
     console.info(`[sigkill] sent ${sent}; victim ${doomed}: in flight at the last scrape ${inflight}, arrived after it ${arrivedAfterScrape}, published after it ${finishedAfterScrape}; in its spool at the kill ${spooled}`);
 
     // it starts again: it runs what it spooled, and publishes no old result over a newer one
