@@ -113,22 +113,12 @@ export class InputSpool {
 
   /** The input's work has ended: forget it. */
   finish(file: string): void {
-    const size = this.sizes.get(file);
-    if (size === undefined) return;
-    this.sizes.delete(file);
-    this.bytes -= size;
-    this.depth.set(this.sizes.size);
-    this.remove(file);
+    if (this.untrack(file)) this.remove(file);
   }
 
   /** Stops counting an input that stays on disk for the next start (shutdown cut its work short). */
   keep(file: string): void {
-    const size = this.sizes.get(file);
-    if (size === undefined) return;
-    this.sizes.delete(file);
-    this.bytes -= size;
-    this.depth.set(this.sizes.size);
-    this.kept++;
+    if (this.untrack(file)) this.kept++;
   }
 
   /** Inputs on disk for the next start: unfinished, and cut short by shutdown. */
@@ -152,6 +142,15 @@ export class InputSpool {
 
   get size(): number {
     return this.sizes.size;
+  }
+
+  private untrack(file: string): boolean {
+    const size = this.sizes.get(file);
+    if (size === undefined) return false;
+    this.sizes.delete(file);
+    this.bytes -= size;
+    this.depth.set(this.sizes.size);
+    return true;
   }
 
   private track(file: string, size: number): void {
