@@ -21,11 +21,9 @@ import { freePort } from '../helpers/ports.js';
 import { patternJpeg, readRetained } from '../camera/helpers.js';
 
 const BIN = path.resolve('bin/sarai.js');
-// 5 cameras on 3 workers: the broker hands the snapshots out round robin, so with a camera
-// count the worker count divides, each camera would stay on one worker and never cross
-const CAMERAS = ['c0', 'c1', 'c2', 'c3', 'c4'];
+const CAMERAS = ['c0', 'c1', 'c2', 'c3', 'c4', 'c5'];
 const BURSTS = 5;
-const PER_BURST = 24; // per camera: 5 x 5 x 24 = 600
+const PER_BURST = 20; // per camera: 6 x 5 x 20 = 600
 const IDS = ['w1', 'w2', 'w3'];
 /** Every way a snapshot job ends (scheduler counters); `completed` is a described snapshot. */
 const ENDS = ['completed', 'coalesced', 'deduplicated', 'rejected', 'dropped', 'failed'] as const;
@@ -131,7 +129,9 @@ let sent = 0;
 async function burst(perCamera: number, cameras = CAMERAS, onStep?: () => Promise<boolean>): Promise<Map<string, number>> {
   const newest = new Map<string, number>();
   for (let i = 0; i < perCamera; i++) {
-    for (const cam of cameras) {
+    // the broker hands snapshots out round robin: 6 cameras in a fixed order on 3 workers would
+    // pin each camera to one worker, so each step starts one camera further on
+    for (const cam of cameras.map((_, k) => cameras[(k + i) % cameras.length] as string)) {
       const ts = ++tsNext;
       await probe?.client.publishAsync(`sarai/camera/${cam}/snapshot`, await patternJpeg(seed++, 64, 48), { qos: 1, properties: { userProperties: { ts: String(ts) } } });
       sent++;
