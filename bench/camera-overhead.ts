@@ -17,7 +17,9 @@
  * the model included; and the broker) is printed too: on a shared box it moves far less with
  * other people's load than the latencies do, so it is the figure to compare two versions by.
  * The bridge's share is split by thread: event loop, libvips workers, and the rest (model).
- * Run: npx tsx bench/camera-overhead.ts [--rates 20,200] [--seconds 5] [--no-burst] [--image-size N]
+ * After each rate, the same load against a bare mqtt.js client that only decodes (or only
+ * runs prepareImage) and answers: the floor of MQTT round trip + that work (--no-floor skips it).
+ * Run: npx tsx bench/camera-overhead.ts [--rates 20,200] [--seconds 5] [--no-burst] [--no-floor] [--image-size N]
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -32,6 +34,7 @@ import { prepareImage } from '../src/media/image.js';
 import type { ModelRouter, Routed } from '../src/router/types.js';
 import { schedulerFor } from '../src/scheduler/index.js';
 import { cameraStagesFor } from '../src/camera/stage-metrics.js';
+import mqtt from 'mqtt';
 import sharp from 'sharp';
 import { patternJpeg } from '../tests/camera/helpers.js';
 import { makeTinyCaptioner } from '../tests/fixtures/onnx/index.js';
@@ -42,6 +45,7 @@ const argv = process.argv.slice(2);
 const ratesArg = argv.indexOf('--rates');
 const RATES = ratesArg >= 0 ? String(argv[ratesArg + 1]).split(',').map(Number).filter((n) => n > 0) : [20, 200];
 const BURST = !argv.includes('--no-burst');
+const FLOOR = !argv.includes('--no-floor');
 const secondsArg = argv.indexOf('--seconds');
 const SECONDS = secondsArg >= 0 ? Number(argv[secondsArg + 1]) : 5;
 if (!(SECONDS > 0)) throw new Error('--seconds takes a positive number');
@@ -126,7 +130,7 @@ const now = () => performance.timeOrigin + performance.now();
 const c = await mqtt.connectAsync(url, { protocolVersion: 5 });
 const results = [];
 c.on('message', (topic, payload) => { const t = now(); const r = JSON.parse(payload.toString()); results.push({ t, camera: r.camera, summary: r.summary, latency_ms: r.latency_ms }); });
-await c.subscribeAsync('sarai/camera/+/result', { qos: 0 });
+await c.subscribeAsync(plan.prefix + '/+/result', { qos: 0 });
 const pubs = []; const last = {};
 const total = Math.round(plan.rate * plan.seconds);
 const t0 = now();
@@ -135,12 +139,12 @@ while (sent < total) {
   const due = Math.floor(((now() - t0) / 1000) * plan.rate) + 1;
   while (sent < Math.min(due, total)) {
     const cam = sent % plan.cameras;
-    if (plan.garbageEvery && sent % plan.garbageEvery === plan.garbageEvery - 1) { c.publish('sarai/camera/cam' + cam + '/snapshot', 'not an image'); garbage++; sent++; continue; }
+    if (plan.garbageEvery && sent % plan.garbageEvery === plan.garbageEvery - 1) { c.publish(plan.prefix + '/cam' + cam + '/snapshot', 'not an image'); garbage++; sent++; continue; }
     const k = Math.floor(sent / plan.cameras) % plan.perCamera;
     const idx = cam * plan.perCamera + k;
     pubs.push({ t: now(), camera: 'cam' + cam, idx });
     last['cam' + cam] = idx;
-    c.publish('sarai/camera/cam' + cam + '/snapshot', imgs[idx]);
+    c.publish(plan.prefix + '/cam' + cam + '/snapshot', imgs[idx], plan.tagIdx ? { properties: { userProperties: { idx: String(idx) } } } : {});
     sent++;
   }
   await new Promise((r) => setTimeout(r, 2));
@@ -159,10 +163,12 @@ interface GenOut {
   last: Record<string, number>;
   seconds: number;
 }
-async function generate(rate: number, seconds: number, garbageEvery = 0, drainMs = 3_000): Promise<GenOut> {
+async function generate(rate: number, seconds: number, garbageEvery = 0, drainMs = 3_000, prefix = 'sarai/camera'): Promise<GenOut> {
+  // the floor's echo client reads the image index from an MQTT 5 user property (the bridge's runs carry none)
+  const tagIdx = prefix !== 'sarai/camera';
   const planFile = path.join(tmp, 'plan.json');
   const outFile = path.join(tmp, 'out.json');
-  writeFileSync(planFile, JSON.stringify({ rate, seconds, cameras: CAMERAS, perCamera: IMAGES_PER_CAMERA, garbageEvery, drainMs, images: images.map((_, i) => path.join(tmp, `img${i}.jpg`)) }));
+  writeFileSync(planFile, JSON.stringify({ rate, seconds, prefix, tagIdx, cameras: CAMERAS, perCamera: IMAGES_PER_CAMERA, garbageEvery, drainMs, images: images.map((_, i) => path.join(tmp, `img${i}.jpg`)) }));
   const child = spawn(process.execPath, [genScript, broker.url, planFile, outFile], { stdio: ['ignore', 'inherit', 'inherit'] });
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
@@ -179,6 +185,27 @@ function overheads(out: GenOut): number[] {
     if (pub !== undefined) res.push(r.t - pub - r.latency_ms);
   }
   return res;
+}
+
+/**
+ * The floor under any bridge: the same generator, rate and broker, but a bare mqtt.js client
+ * in this process that does only `work` (a bare decode, or prepareImage) on each snapshot and
+ * publishes a small retained QoS 1 result. Its end-to-end time is MQTT in + work + MQTT out.
+ */
+async function floorRun(rate: number, work: (img: Buffer) => Promise<unknown>): Promise<number[]> {
+  const prefix = 'bench/floor';
+  const echo = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  echo.on('message', (topic, payload, packet) => {
+    const idx = Number(packet.properties?.userProperties?.idx ?? -1);
+    const camera = topic.slice(prefix.length + 1, -'/snapshot'.length);
+    void work(payload).then(() => {
+      echo.publish(`${prefix}/${camera}/result`, JSON.stringify({ camera, summary: `img:${idx}`, latency_ms: 0 }), { qos: 1, retain: true });
+    });
+  });
+  await echo.subscribeAsync(`${prefix}/+/snapshot`, { qos: 1 });
+  const out = await generate(rate, SECONDS, 0, 3_000, prefix);
+  await echo.endAsync();
+  return overheads(out);
 }
 
 // Baselines in this run: one bare sharp decode of a snapshot (the floor of any bridge that
@@ -249,6 +276,12 @@ for (const rate of RATES) {
   rows.push([`${rate}/s x ${SECONDS} s`, out.sent, described, t.coalesced - before.coalesced, o.length, f1(percentile(o, 50)), f1(percentile(o, 99)), f1(Math.max(...o)), `${(busy * 100).toFixed(0)}%`]);
   const per = (ms: number) => f1(ms / described);
   cpuRows.push([`${rate}/s`, per((own.user + own.system) / 1000), per(byThread.main), per(byThread.libvips), per(byThread.other), per(brokerMs)]);
+  if (FLOOR) {
+    for (const [name, work] of [['bare decode', (img: Buffer) => sharp(img).raw().toBuffer()], ['prepareImage', prepare]] as const) {
+      const f = await floorRun(rate, work);
+      rows.push([`  floor at ${rate}/s: MQTT + ${name}`, '', '', '', f.length, f1(percentile(f, 50)), f1(percentile(f, 99)), f1(Math.max(...f)), '']);
+    }
+  }
 }
 const decodeP50 = percentile(decodeMs, 50);
 rows.push(['baseline: bare sharp decode', '', '', '', '', f1(decodeP50), f1(percentile(decodeMs, 99)), '', '']);

@@ -3,6 +3,8 @@
  * bare sharp decode of the same JPEG, interleaved in one loop so every variant sees the same
  * machine load (this box is shared: compare within a run, never across runs):
  *  - resize path: 1280x720 snapshots (~220 KB) for a 448 px model (resize + re-encode + hash);
+ *    and the same bytes behind an EXIF block with no orientation tag, which the JS header read
+ *    cannot vouch for, so libvips's auto-orient step runs (what every snapshot cost before);
  *  - pass-through: the same snapshots for a 1280 px model, which take them as they are
  *    (one decode + hash, no re-encode), and the same with pass-through off (what every
  *    snapshot cost before: resize-less re-encode).
@@ -21,10 +23,18 @@ const ROUNDS = roundsArg >= 0 ? Number(argv[roundsArg + 1]) : 6;
 const images: Buffer[] = [];
 for (let i = 0; i < 20; i++) images.push(await patternJpeg(i + 1, 1280, 720, 80));
 const avgKb = images.reduce((a, b) => a + b.length, 0) / images.length / 1024;
+/** APP1 Exif, little-endian TIFF, IFD0 with one entry (Make, empty) and no orientation. */
+const exifNoOrientation = Buffer.from([
+  0xff, 0xe1, 0, 34, ...Buffer.from('Exif\0\0', 'latin1'),
+  0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x0f, 0x01, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+const withExif = (img: Buffer) => Buffer.concat([img.subarray(0, 2), exifNoOrientation, img.subarray(2)]);
+const exifImages = new Map(images.map((img) => [img, withExif(img)]));
 
 const variants: [string, (img: Buffer) => Promise<unknown>][] = [
   ['bare sharp decode', (img) => sharp(img).raw().toBuffer()],
   ['prepare, model 448 px (resize + re-encode)', (img) => prepareImage(img, { maxSide: 448, maxBytes: 1 << 30 })],
+  ['same, auto-orient step run (EXIF, no orientation)', (img) => prepareImage(exifImages.get(img) as Buffer, { maxSide: 448, maxBytes: 1 << 30 })],
   ['prepare, model 1280 px, pass-through', (img) => prepareImage(img, { maxSide: 1280, maxBytes: 1 << 30 })],
   ['prepare, model 1280 px, re-encode (before)', (img) => prepareImage(img, { maxSide: 1280, maxBytes: 1 << 30, passThrough: false })],
 ];
