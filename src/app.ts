@@ -77,13 +77,15 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
   const log = opts.log ?? createLogger(config.log.level);
   const metrics = new Metrics();
   const workerId = config.cluster.group ? workerIdOf(config) : undefined;
+  const dataDir = resolveDir(loaded, config.data_dir);
+  const modelsDir = resolveDir(loaded, config.models_dir);
   const broker = config.mqtt.url ? undefined : new EmbeddedBroker(config.mqtt.embedded.host, config.mqtt.embedded.port, log);
   const mqtt = new MqttBridge(
     {
       url: config.mqtt.url ?? '', // embedded: filled in once the broker has its port
       username: config.mqtt.username,
       password: config.mqtt.password,
-      ...connectionOptions(config.mqtt, resolveDir(loaded, config.data_dir), loaded.source, loaded.baseDir, !!workerId), // id, session, TLS
+      ...connectionOptions(config.mqtt, dataDir, loaded.source, loaded.baseDir, !!workerId), // id, session, TLS
       baseTopic: config.mqtt.base_topic,
       protocolVersion: broker ? 4 : 5,
       keepaliveS: config.mqtt.keepalive_s,
@@ -92,7 +94,7 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
       ...(config.mqtt.spool_max_age_s > 0
         ? {
             spool: {
-              dir: path.join(resolveDir(loaded, config.data_dir), 'spool'),
+              dir: path.join(dataDir, 'spool'),
               maxAgeMs: config.mqtt.spool_max_age_s * 1000,
               maxBytes: 4 * config.scheduler.max_queued_mb * 1_048_576,
               isInput: (topic: string) => isSpooledInput(config.mqtt.base_topic, topic),
@@ -123,11 +125,11 @@ export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
   // the group's live workers are known once the context exists (cluster mode only)
   const late: { ctx?: AppContext } = {};
   const poolPlace = () => (late.ctx ? clusterOf(late.ctx)?.lease.place() : undefined);
-  const models = createModelLayer(config, resolveDir(loaded, config.models_dir), log, metrics, { baseDir: loaded.baseDir, ...(workerId ? { poolPlace } : {}) });
+  const models = createModelLayer(config, modelsDir, log, metrics, { baseDir: loaded.baseDir, ...(workerId ? { poolPlace } : {}) });
   const ctx: AppContext = {
     config,
     version: VERSION,
-    paths: { data: resolveDir(loaded, config.data_dir), models: resolveDir(loaded, config.models_dir), configSource: loaded.source },
+    paths: { data: dataDir, models: modelsDir, configSource: loaded.source },
     log,
     metrics,
     mqtt,

@@ -100,7 +100,7 @@ export class MqttBridge {
   private onReject: RejectHandler = () => {};
   private readonly pendingSubs = new Set<Promise<void>>();
   /** Until deliverHeld(): messages no handler matches yet (a resumed session's backlog). */
-  private held?: { topic: string; payload: Buffer; packet: IPublishPacket; file?: string }[];
+  private held?: { msg: IncomingMessage; file?: string }[];
   private keepingSession = false;
   /** Until deliverHeld(): `online` waits for the features to subscribe (see holdOnlineUntilReady). */
   private onlineHeld = false;
@@ -118,11 +118,6 @@ export class MqttBridge {
   ) {
     if ((opts.sessionExpiryS ?? 0) > 0) this.held = [];
     if (opts.spool) this.spool = new InputSpool(opts.spool, log, metrics.registry);
-  }
-
-  /** Inputs spooled now (acknowledged, unfinished). */
-  get spooled(): number {
-    return this.spool?.size ?? 0;
   }
 
   get baseTopic(): string {
@@ -326,8 +321,8 @@ export class MqttBridge {
   deliverHeld(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
-    for (const m of held) this.dispatch(m.topic, m.payload, m.packet, m.file);
+    if (held.length) this.log.info({ module: 'mqtt', messages: held.length, topics: [...new Set(held.map((m) => m.msg.topic))].slice(0, 20) }, 'delivering inputs queued by the broker while SARAi was away');
+    for (const m of held) this.deliver(m.msg, m.file);
     if (this.onlineHeld) {
       this.onlineHeld = false;
       if (this.connected) void this.publishAsync(this.willTopic, 'online', { retain: true, qos: 1 });
@@ -336,30 +331,33 @@ export class MqttBridge {
     this.leftover = [];
     if (leftover.length) this.log.info({ module: 'mqtt', inputs: leftover.length, topics: [...new Set(leftover.map((m) => m.topic))].slice(0, 20) }, 'running the inputs the last run accepted and did not finish (input spool)');
     for (const m of leftover) {
-      const matching = this.subs.filter((s) => topicMatches(s.filter, m.topic));
-      if (matching.length === 0) {
-        this.onReject(m.topic, 'an input left unfinished by the last run: nothing takes this topic now (configuration changed?); dropped');
-        this.spool?.finish(m.file);
-        continue;
-      }
-      const msg: IncomingMessage = { topic: m.topic, payload: m.payload, retain: false, receivedMs: m.receivedMs, ...(m.userProperties ? { userProperties: m.userProperties } : {}) };
-      this.run(matching, msg, m.file);
+      this.deliver({ topic: m.topic, payload: m.payload, retain: false, receivedMs: m.receivedMs, ...(m.userProperties ? { userProperties: m.userProperties } : {}) }, m.file);
     }
   }
 
-  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket, spooled?: string): void {
+  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const userProperties = packet.properties?.userProperties;
+    const msg: IncomingMessage = { topic, payload, retain: packet.retain, ...(userProperties ? { userProperties } : {}) };
     // on disk before we return: mqtt.js sends the PUBACK only after this handler
-    const file = spooled ?? (this.spool && packet.qos > 0 && !packet.retain && payload.length <= this.opts.maxPayloadBytes && this.opts.spool?.isInput(topic)
-      ? this.spool.accept(topic, payload, packet.properties?.userProperties)
-      : undefined);
+    const spool = this.opts.spool;
+    const file = this.spool && spool?.isInput(topic) && packet.qos > 0 && !packet.retain && payload.length <= this.opts.maxPayloadBytes
+      ? this.spool.accept(topic, payload, userProperties)
+      : undefined;
+    this.deliver(msg, file);
+  }
+
+  /** Hands a message (live, held at start, or left in the spool by the last run) to its handlers. */
+  private deliver(msg: IncomingMessage, file: string | undefined): void {
+    const { topic, payload } = msg;
     const matching = this.subs.filter((s) => topicMatches(s.filter, topic));
     if (matching.length === 0) {
       if (this.held && this.held.length < HELD_MAX_MESSAGES) {
         // a resumed session delivers right after CONNACK, before the features subscribed
-        this.held.push({ topic, payload, packet, ...(file ? { file } : {}) });
+        this.held.push({ msg, ...(file ? { file } : {}) });
         return;
       }
       if (this.held) this.onReject(topic, `more than ${HELD_MAX_MESSAGES} inputs arrived while SARAi was starting; this one was dropped`);
+      else if (file) this.onReject(topic, 'an input was spooled but nothing takes this topic now (configuration changed?); dropped');
       if (file) this.spool?.finish(file);
       return;
     }
@@ -368,10 +366,9 @@ export class MqttBridge {
       const mb = (payload.length / 1_048_576).toFixed(1);
       const max = (this.opts.maxPayloadBytes / 1_048_576).toFixed(1);
       this.onReject(topic, `payload of ${mb} MB exceeds mqtt.max_payload_mb (${max} MB)`);
+      if (file) this.spool?.finish(file);
       return;
     }
-    const userProperties = packet.properties?.userProperties;
-    const msg: IncomingMessage = { topic, payload, retain: packet.retain, ...(userProperties ? { userProperties } : {}) };
     this.run(matching, msg, file);
   }
 
