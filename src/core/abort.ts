@@ -47,3 +47,17 @@ export function callDeadline(role: string, timeoutS: number, lifetime: AbortSign
   };
   return { signal, done: () => clearTimeout(timer), mapError };
 }
+
+/** Waits `ms`, or less when `signal` aborts (resolves either way: a retry loop's pause). */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -7,7 +7,7 @@ import type { AppContext } from '../core/context.js';
 import { RtspAudioService } from './rtsp-audio.js';
 
 export { SOUND_ROLE, SoundListener, soundListenerFor, type ListenReport } from './listener.js';
-export { RtspAudioService, rtspAudioArgs, pcmToFloat } from './rtsp-audio.js';
+export { RtspAudioService, rtspAudioArgs } from './rtsp-audio.js';
 export { soundWords } from './alerts.js';
 
 export function soundsFeature(ctx: AppContext): RtspAudioService {

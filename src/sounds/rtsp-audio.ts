@@ -1,15 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { takesStreams } from '../cluster/streams.js';
+import { sleep } from '../core/abort.js';
 import type { AppContext } from '../core/context.js';
 import { errorMessage, InputError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
 import { redactUrl } from '../log/logger.js';
-import { checkCameraUrl, FfmpegArgs, hasCredentials, rtspListFile, type FfmpegInput } from '../media/ffmpeg/args.js';
-import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
+import { pcm16ToFloat } from '../media/audio/pcm.js';
+import { checkCameraUrl, FfmpegArgs, type FfmpegInput } from '../media/ffmpeg/args.js';
 import { FfmpegError, FfmpegRunner } from '../media/ffmpeg/process.js';
+import { ffmpegOf } from '../media/ffmpeg/probe.js';
+import { withRtspInput } from '../media/ffmpeg/rtsp-input.js';
 import { redactText, urlSecrets } from '../media/ffmpeg/stderr.js';
 import { soundListenerFor } from './listener.js';
+import { WindowQueue } from './window-queue.js';
 
 /** Rate the stream is decoded to: what audio classifiers take (AST, wav2vec2, YAMNet). */
 export const RTSP_AUDIO_RATE = 16_000;
@@ -71,25 +73,22 @@ export class RtspAudioService implements Service {
   }
 
   async start(): Promise<void> {
+    // (sound_rtsp without rtsp_url is refused when the config loads)
     for (const [id, c] of Object.entries(this.ctx.config.cameras)) {
-      if (c.sound_rtsp && (!c.rtsp_url || c.sounds.length === 0)) {
-        this.ctx.log.warn({ module: this.name, camera: id }, `cameras.${id}.sound_rtsp needs rtsp_url and sounds: not listening`);
-      }
+      if (c.sound_rtsp && c.sounds.length === 0) this.ctx.log.warn({ module: this.name, camera: id }, `cameras.${id}.sound_rtsp needs sounds to listen for: not listening`);
     }
     const cams = this.cameras();
     if (cams.length === 0) return;
-    const { group, voice_streams: streams } = this.ctx.config.cluster;
-    if (group && !streams) {
-      // a live stream is one worker's, as voice streams are: the workers of a group often share
-      // one config, and each listening would alert once per worker
-      this.ctx.log.info({ module: this.name, group, cameras: cams.map(([c]) => c) }, 'sound_rtsp: the group\'s cluster.voice_streams worker listens to live camera audio, not this one');
+    if (!takesStreams(this.ctx.config)) {
+      // the workers of a group often share one config: each listening would alert once per worker
+      this.ctx.log.info({ module: this.name, group: this.ctx.config.cluster.group, cameras: cams.map(([c]) => c) }, 'sound_rtsp: the group\'s cluster.voice_streams worker listens to live camera audio, not this one');
       return;
     }
     let legacy = false;
     try {
-      const found = await locateFfmpeg({ configPath: this.ctx.config.clip.ffmpeg_path });
-      legacy = ((await ffmpegMajorVersion(found.path)) ?? 5) < 5;
-      this.runner = new FfmpegRunner(found.path, this.ctx.log);
+      const ffmpeg = await ffmpegOf(this.ctx);
+      legacy = ffmpeg.legacy;
+      this.runner = new FfmpegRunner(ffmpeg.path, this.ctx.log);
     } catch (err) {
       this.ctx.log.error({ module: this.name, err: errorMessage(err) }, 'live sound events disabled: no ffmpeg');
       return;
@@ -132,53 +131,46 @@ export class RtspAudioService implements Service {
     const runner = this.runner;
     if (!runner) return;
     checkCameraUrl(url);
-    const socketTimeoutMs = this.ctx.config.clip.socket_timeout_s * 1000;
-    let input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs, ...(legacy ? { legacyTimeout: true } : {}) };
-    // credentials go to ffmpeg in a private file, never on its world-readable command line
-    const dir = hasCredentials(url) && !legacy ? await mkdtemp(join(tmpdir(), 'sarai-rtsp-audio-')) : undefined;
     const windowBytes = Math.round(this.ctx.config.audio_events.window_s * RTSP_AUDIO_RATE) * 2;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const queue = new WindowQueue(
+      MAX_WAITING,
       (samples) => this.classify(camera, samples),
       () => {
         stats.dropped++;
         soundListenerFor(this.ctx).windows.inc({ camera, outcome: 'dropped' });
       },
     );
+    const rtsp = { socketTimeoutMs: this.ctx.config.clip.socket_timeout_s * 1000, legacy, prefix: 'sarai-rtsp-audio-' };
     try {
-      if (dir) {
-        const path = join(dir, 'camera.ffconcat');
-        await writeFile(path, rtspListFile(url, socketTimeoutMs, legacy), { mode: 0o600 });
-        input = { kind: 'rtsp-list', path };
-      }
-      await runner.run({
-        args: rtspAudioArgs(input),
-        timeoutMs: SESSION_MS,
-        signal: this.lifetime.signal,
-        secrets: urlSecrets(url),
-        onStdout: (chunk) => {
-          pending.push(chunk);
-          pendingBytes += chunk.length;
-          while (pendingBytes >= windowBytes) {
-            const all = Buffer.concat(pending);
-            const win = all.subarray(0, windowBytes);
-            pending = [all.subarray(windowBytes)];
-            pendingBytes = all.length - windowBytes;
-            stats.windows++;
-            queue.push(pcmToFloat(win));
-          }
-        },
-      });
+      await withRtspInput(url, rtsp, (input) =>
+        runner.run({
+          args: rtspAudioArgs(input),
+          timeoutMs: SESSION_MS,
+          signal: this.lifetime.signal,
+          secrets: urlSecrets(url),
+          onStdout: (chunk) => {
+            pending.push(chunk);
+            pendingBytes += chunk.length;
+            while (pendingBytes >= windowBytes) {
+              const all = Buffer.concat(pending);
+              const win = all.subarray(0, windowBytes);
+              pending = [all.subarray(windowBytes)];
+              pendingBytes = all.length - windowBytes;
+              stats.windows++;
+              queue.push(pcm16ToFloat(win));
+            }
+          },
+        }),
+      );
     } catch (err) {
       if (!(err instanceof FfmpegError)) throw err;
-      const text = dir ? err.message.split(`file:${join(dir, 'camera.ffconcat')}`).join(redactUrl(url)) : err.message;
-      const why = /matches no streams/i.test(text)
+      const why = /matches no streams/i.test(err.message)
         ? `the stream has no audio track (cameras.${camera}.sound_rtsp needs a camera with a microphone)`
-        : redactText(text, urlSecrets(url));
+        : redactText(err.message, urlSecrets(url));
       throw new InputError(`camera ${camera}: RTSP audio from ${redactUrl(url)} failed: ${why}`);
     } finally {
-      if (dir) await rm(dir, { recursive: true, force: true });
       await queue.idle();
     }
   }
@@ -203,55 +195,4 @@ export class RtspAudioService implements Service {
       this.ctx.errors.report(this.name, `rtsp:${camera}`, err);
     }
   }
-}
-
-/** Signed 16-bit little-endian PCM -> floats in [-1, 1). */
-export function pcmToFloat(pcm: Buffer): Float32Array {
-  const n = Math.floor(pcm.length / 2);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = pcm.readInt16LE(i * 2) / 32768;
-  return out;
-}
-
-/** Runs windows one at a time; keeps at most MAX_WAITING waiting, dropping the oldest. */
-class WindowQueue {
-  private readonly waiting: Float32Array[] = [];
-  private running?: Promise<void>;
-
-  constructor(
-    private readonly work: (samples: Float32Array) => Promise<void>,
-    private readonly onDrop: () => void,
-  ) {}
-
-  push(samples: Float32Array): void {
-    this.waiting.push(samples);
-    while (this.waiting.length > MAX_WAITING) {
-      this.waiting.shift();
-      this.onDrop();
-    }
-    this.running ??= this.drain().finally(() => {
-      this.running = undefined;
-    });
-  }
-
-  private async drain(): Promise<void> {
-    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) await this.work(next);
-  }
-
-  async idle(): Promise<void> {
-    while (this.running) await this.running;
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -10,7 +10,7 @@ import type { Service } from '../core/lifecycle.js';
 import type { CameraResult } from '../core/results.js';
 import { ClipCapture, type Clip, type ClipOptions } from '../media/clip/capture.js';
 import { sniffContainer } from '../media/clip/container.js';
-import { ffmpegMajorVersion, locateFfmpeg } from '../media/ffmpeg/locate.js';
+import { ffmpegOf } from '../media/ffmpeg/probe.js';
 import { FfmpegRunner } from '../media/ffmpeg/process.js';
 import type { IncomingMessage } from '../mqtt/client.js';
 import { INPUT_SUBSCRIBE, cameraFilters, isCameraInput, levelsBelow } from '../mqtt/input-topics.js';
@@ -135,15 +135,11 @@ export class ClipSource implements Service {
 
   async start(): Promise<void> {
     try {
-      const found = await locateFfmpeg({ configPath: this.ctx.config.clip.ffmpeg_path });
-      // The version only picks an RTSP option, and only a camera with rtsp_url is ever captured
-      // from: without one, skip the probe (an ffmpeg run, ~150 ms of every start-up).
-      const rtsp = Object.values(this.ctx.config.cameras).some((c) => c.rtsp_url);
-      const major = rtsp ? await ffmpegMajorVersion(found.path) : undefined;
-      this.runner = new FfmpegRunner(found.path, this.ctx.log);
-      const legacy = major !== undefined && major < 5;
+      // found and version-probed once for the bridge (live camera audio uses it too)
+      const { path, source, major, legacy } = await ffmpegOf(this.ctx);
+      this.runner = new FfmpegRunner(path, this.ctx.log);
       this.capture = new ClipCapture(this.runner, { ...clipOptions(this.ctx.config), ...(legacy ? { legacyRtspTimeout: true } : {}) }, this.ctx.log);
-      this.ctx.log.info({ module: this.name, ffmpeg: found.path, from: found.source, version: major }, 'clip capture ready');
+      this.ctx.log.info({ module: this.name, ffmpeg: path, from: source, version: major }, 'clip capture ready');
       if (legacy && Object.values(this.ctx.config.cameras).some((c) => c.rtsp_url && /^[a-z]+:\/\/[^/@]*@/i.test(c.rtsp_url))) {
         this.ctx.log.warn({ module: this.name, version: major }, 'ffmpeg older than 5 cannot take camera credentials from a file: they are visible on its command line; install ffmpeg 5 or later');
       }

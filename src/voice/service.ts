@@ -1,3 +1,4 @@
+import { takesStreams } from '../cluster/streams.js';
 import type { AppContext } from '../core/context.js';
 import { CapacityError, DisposedError } from '../core/errors.js';
 import type { Service } from '../core/lifecycle.js';
@@ -58,7 +59,7 @@ export class VoiceService implements Service {
       log: ctx.log,
       maxUtteranceS: c.voice.max_utterance_s,
       streamTimeoutS: c.voice.stream_timeout_s,
-      streams: !c.cluster.group || c.cluster.voice_streams,
+      streams: takesStreams(c),
       onUtterance: (u) => this.submit(u),
       onError: (topic, err) => ctx.errors.report('voice', topic, err),
     });

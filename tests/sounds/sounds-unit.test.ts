@@ -3,7 +3,8 @@ import { configFromObject } from '../../src/config/load.js';
 import { checkSemantics } from '../../src/config/semantics.js';
 import { measureLevel, splitWindows } from '../../src/sounds/levels.js';
 import { matchSounds } from '../../src/sounds/match.js';
-import { pcmToFloat, rtspAudioArgs } from '../../src/sounds/rtsp-audio.js';
+import { pcm16ToFloat } from '../../src/media/audio/pcm.js';
+import { rtspAudioArgs } from '../../src/sounds/rtsp-audio.js';
 
 const defaults = configFromObject({}, 'test').audio_events;
 
@@ -91,6 +92,6 @@ describe('RTSP audio', () => {
   it('PCM s16le -> floats', () => {
     const pcm = Buffer.alloc(8);
     [0, 32767, -32768, 16384].forEach((v, i) => pcm.writeInt16LE(v, i * 2));
-    expect([...pcmToFloat(pcm)]).toEqual([0, 32767 / 32768, -1, 0.5]);
+    expect([...pcm16ToFloat(pcm)]).toEqual([0, 32767 / 32768, -1, 0.5]);
   });
 });

@@ -81,3 +81,11 @@ export function encodePcm16(samples: Float32Array): Buffer {
   }
   return out;
 }
+
+/** s16le bytes -> samples in [-1, 1). */
+export function pcm16ToFloat(pcm: Buffer): Float32Array {
+  const n = Math.floor(pcm.length / 2);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = pcm.readInt16LE(i * 2) / 32768;
+  return out;
+}

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import type { Audio } from '../../backends/types.js';
 import { InputError, TimeoutError } from '../../core/errors.js';
 import { redactUrl, type Logger } from '../../log/logger.js';
-import { buildClipArgs, checkCameraUrl, hasCredentials, rtspListFile, type FfmpegInput, type FrameSampling } from '../ffmpeg/args.js';
+import { buildClipArgs, checkCameraUrl, type FfmpegInput, type FrameSampling } from '../ffmpeg/args.js';
+import { withRtspInput } from '../ffmpeg/rtsp-input.js';
+import { pcm16ToFloat } from '../audio/pcm.js';
 import { FfmpegError, type FfmpegRunner } from '../ffmpeg/process.js';
 import { redactText, urlSecrets } from '../ffmpeg/stderr.js';
 import { mp4IndexFirst, sniffContainer } from './container.js';
@@ -124,28 +126,17 @@ export class ClipCapture {
     const sampling: FrameSampling =
       o.sampling.mode === 'fixed' ? { mode: 'fixed', fps: Math.min(o.sampling.fps, o.maxFrames / secs) } : o.sampling;
     return this.limited(async () => {
-      let input: FfmpegInput = { kind: 'rtsp', url, socketTimeoutMs: o.socketTimeoutMs, ...(o.legacyRtspTimeout ? { legacyTimeout: true } : {}) };
-      // credentials go to ffmpeg in a private file, never on its (world-readable) command line
-      // (ffmpeg < 5, e.g. the npm fallback binary, has no per-file options: it still gets the URL)
-      const dir = hasCredentials(url) && !o.legacyRtspTimeout ? await mkdtemp(join(o.tempDir ?? tmpdir(), 'sarai-rtsp-')) : undefined;
       try {
-        if (dir) {
-          const path = join(dir, 'camera.ffconcat');
-          await writeFile(path, rtspListFile(url, o.socketTimeoutMs, o.legacyRtspTimeout), { mode: 0o600 });
-          input = { kind: 'rtsp-list', path };
-        }
-        return await this.run(input, secs, sampling, undefined, urlSecrets(url), signal);
+        return await withRtspInput(url, { socketTimeoutMs: o.socketTimeoutMs, legacy: o.legacyRtspTimeout === true, ...(o.tempDir ? { tempDir: o.tempDir } : {}), prefix: 'sarai-rtsp-' }, (input) =>
+          this.run(input, secs, sampling, undefined, urlSecrets(url), signal),
+        );
       } catch (err) {
         if (!(err instanceof FfmpegError)) throw err;
-        // ffmpeg names the list file where it would name the URL
-        if (dir) err.message = err.message.split(`file:${join(dir, 'camera.ffconcat')}`).join(shown);
         const silent = err.stderr.includes('Invalid data') && err.exitCode !== null;
         const why = silent
           ? `the camera sent no valid RTSP answer (silent past the ${(o.socketTimeoutMs / 1000).toFixed(1)} s socket timeout, or not RTSP at all): ${err.message}`
           : err.message;
         throw new CaptureError(`RTSP capture from ${shown} failed: ${redactText(why, urlSecrets(url))}`);
-      } finally {
-        if (dir) await rm(dir, { recursive: true, force: true });
       }
     }, signal);
   }
@@ -255,10 +246,3 @@ export function thin<T>(items: T[], max: number): T[] {
   return out;
 }
 
-/** s16le bytes -> samples in [-1, 1). */
-export function pcm16ToFloat(pcm: Buffer): Float32Array {
-  const n = Math.floor(pcm.length / 2);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = pcm.readInt16LE(i * 2) / 32768;
-  return out;
-}
