@@ -29,7 +29,7 @@ export async function digestCommand(loaded: LoadedConfig, period: string | undef
   try {
     const req = parseDigestRequest(Buffer.from(JSON.stringify({ ...(period ? { period } : {}), ...(opts.camera ? { camera: opts.camera } : {}) })), config.digest.period);
     const p = resolvePeriod(req.period);
-    store = new TimelineStore(resolveDir(loaded, config.data_dir), { days: config.timeline.retention_days, maxBytes: Math.round(config.timeline.max_mb * 1_048_576) });
+    store = TimelineStore.open(resolveDir(loaded, config.data_dir), config.timeline);
     const counts = store.counts(p.since, p.until, req.camera);
     if (!opts.plain && counts.length > 0) {
       const log = createLogger(config.log.level === 'debug' ? 'debug' : 'warn', process.stderr);

@@ -2,6 +2,7 @@ import { errorMessage } from '../core/errors.js';
 import type { AskSourceEvent, HistoryInfo } from '../core/results.js';
 import type { HistoryScope } from '../publishers/timeline/event-index.js';
 import type { StoredEvent, TimelineStore } from '../publishers/timeline/store.js';
+import type { EmbedTexts } from '../publishers/timeline/vector-backfill.js';
 import { cameraMention, contentWords, countAsk } from './question.js';
 import { parseTimeRange, wallTime } from './time-range.js';
 
@@ -18,7 +19,7 @@ export interface HistoryDeps {
   /** The open timeline, or undefined while it is not running. */
   store: () => TimelineStore | undefined;
   /** Embeds texts with the embedding role; throws when there is none (keyword retrieval then). */
-  embed?: (texts: string[], signal: AbortSignal) => Promise<{ vectors: Float32Array[]; model: string }>;
+  embed?: EmbedTexts;
   generate: (system: string, prompt: string, signal: AbortSignal, onToken?: (t: string) => void) => Promise<HistoryGeneration>;
   /** IANA zone for the time words; '' = the process's. */
   timeZone: string;

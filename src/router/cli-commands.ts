@@ -8,7 +8,7 @@ import { prepareImage } from '../media/image.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { answerHistory, type HistoryAnswer } from '../history/answer.js';
 import { TimelineStore } from '../publishers/timeline/store.js';
-import { VectorBackfill } from '../publishers/timeline/vector-backfill.js';
+import { routerEmbedTexts, VectorBackfill } from '../publishers/timeline/vector-backfill.js';
 import { historyDeps } from '../sources/ask-history.js';
 import type { EmbedFn } from './classifier.js';
 import { HistoryIntent } from './history-intent.js';
@@ -109,10 +109,10 @@ export async function askCommand(loaded: LoadedConfig, text: string, opts: AskCl
       if (!decision?.history) return router.answer(text, { ...(opts.role ? { role: opts.role } : {}), ...(onToken ? { onToken } : {}) });
       const started = performance.now();
       const c = loaded.config;
-      store = new TimelineStore(resolveDir(loaded, c.data_dir), { days: c.timeline.retention_days, maxBytes: Math.round(c.timeline.max_mb * 1_048_576) });
+      store = TimelineStore.open(resolveDir(loaded, c.data_dir), c.timeline);
       const opened = store;
       const deps = historyDeps(c, router, (role) => layer.backends.get(role) !== undefined, () => opened);
-      const backfill = new VectorBackfill(opened, deps.embed as NonNullable<typeof deps.embed>, layer.log, { batch: 16, retryMs: 60_000 });
+      const backfill = new VectorBackfill(opened, routerEmbedTexts(router), layer.log, { batch: 16, retryMs: 60_000 });
       if (embed) {
         // events the bridge has not embedded yet (or with no embedding role running) get their vectors now
         backfill.kick();

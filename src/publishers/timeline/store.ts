@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { Config } from '../../config/schema/index.js';
 import type { CameraResult } from '../../core/results.js';
 import { EventIndex } from './event-index.js';
 
@@ -53,6 +54,11 @@ export class TimelineStore {
   private readonly stmts;
   /** Keyword (FTS5) and vector (sqlite-vec) retrieval over the same rows. */
   readonly index: EventIndex;
+
+  /** The bridge's timeline under `dataDir`, with the retention of config's `timeline:` section. */
+  static open(dataDir: string, t: Pick<Config['timeline'], 'retention_days' | 'max_mb'>): TimelineStore {
+    return new TimelineStore(dataDir, { days: t.retention_days, maxBytes: Math.round(t.max_mb * 1_048_576) });
+  }
 
   constructor(dataDir: string, private readonly limits: RetentionLimits) {
     const dir = path.join(dataDir, 'timeline');

@@ -4,7 +4,7 @@ import type { Service } from '../../core/lifecycle.js';
 import { soundTimelineRow } from '../../sounds/timeline-row.js';
 import { registerTimelineRoutes } from './api.js';
 import { TimelineStore } from './store.js';
-import { VectorBackfill } from './vector-backfill.js';
+import { routerEmbedTexts, VectorBackfill } from './vector-backfill.js';
 
 const RETENTION_EVERY_MS = 3_600_000;
 /** An embedding role that is missing or down is asked again after this (ms). */
@@ -23,16 +23,11 @@ export class Timeline implements Service {
   constructor(private readonly ctx: AppContext) {}
 
   async start(): Promise<void> {
-    const t = this.ctx.config.timeline;
-    const store = new TimelineStore(this.ctx.paths.data, { days: t.retention_days, maxBytes: Math.round(t.max_mb * 1_048_576) });
+    const store = TimelineStore.open(this.ctx.paths.data, this.ctx.config.timeline);
     this.store = store;
     store.applyRetention();
     registerTimelineRoutes(this.ctx.http, () => this.store);
-    const router = this.ctx.router;
-    const backfill = new VectorBackfill(store, async (texts, signal) => {
-      const r = await router.embed(texts, signal);
-      return { vectors: r.value, model: r.model };
-    }, this.ctx.log, { batch: 16, retryMs: EMBED_RETRY_MS });
+    const backfill = new VectorBackfill(store, routerEmbedTexts(this.ctx.router), this.ctx.log, { batch: 16, retryMs: EMBED_RETRY_MS });
     this.backfill = backfill;
     // After the MQTT writes of the same result have left (setImmediate): a synchronous
     // SQLite insert is not on the path to Home Assistant.

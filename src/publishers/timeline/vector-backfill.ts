@@ -1,10 +1,19 @@
 import { setImmediate } from 'node:timers/promises';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../log/logger.js';
+import type { ModelRouter } from '../../router/types.js';
 import type { TimelineStore } from './store.js';
 
 /** Embeds texts with the embedding role and says which model made the vectors. */
 export type EmbedTexts = (texts: string[], signal: AbortSignal) => Promise<{ vectors: Float32Array[]; model: string }>;
+
+/** EmbedTexts through the router's embedding role. */
+export function routerEmbedTexts(router: Pick<ModelRouter, 'embed'>): EmbedTexts {
+  return async (texts, signal) => {
+    const r = await router.embed(texts, signal);
+    return { vectors: r.value, model: r.model };
+  };
+}
 
 export interface BackfillOptions {
   /** Descriptions per embedding call. */
