@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ID_PATTERN } from '../config/schema/index.js';
+import { ID_RE } from '../mqtt/topics.js';
 import type { AppContext } from '../core/context.js';
 import type { ErrorReporter } from '../core/error-reporter.js';
 import { BackendError, InputError, errorMessage } from '../core/errors.js';
@@ -11,14 +11,12 @@ import type { Logger } from '../log/logger.js';
 import type { IncomingMessage, MqttBridge } from '../mqtt/client.js';
 import type { BridgeDevice } from '../publishers/bridge-device.js';
 import type { TimelineStore } from '../publishers/timeline/store.js';
-import { routerGenerate, type AskGenerate } from '../sources/ask.js';
+import { REQUEST_ID_RE, routerGenerate, type AskGenerate } from '../sources/ask.js';
 import { buildDigest, type Digest } from './build.js';
 import { msUntil, resolvePeriod } from './period.js';
 
 /** Largest request payload read (bytes): a period name, a camera id and an id. */
 const MAX_REQUEST_BYTES = 1024;
-const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
-const CAMERA_RE = new RegExp(ID_PATTERN);
 
 export interface DigestRequest {
   period: string;
@@ -43,10 +41,10 @@ export function parseDigestRequest(payload: Buffer, defaultPeriod: string): Dige
   }
   const o = obj as { period?: unknown; camera?: unknown; id?: unknown };
   if (o.period !== undefined && typeof o.period !== 'string') throw new InputError('digest: "period" must be a string');
-  if (o.camera !== undefined && (typeof o.camera !== 'string' || !CAMERA_RE.test(o.camera) || o.camera.length > 64)) {
+  if (o.camera !== undefined && (typeof o.camera !== 'string' || !ID_RE.test(o.camera) || o.camera.length > 64)) {
     throw new InputError('digest: "camera" must be a camera id ([a-z0-9_]+)');
   }
-  if (o.id !== undefined && (typeof o.id !== 'string' || !ID_RE.test(o.id))) throw new InputError('digest: "id" must be 1-64 characters of letters, digits, _ . : -');
+  if (o.id !== undefined && (typeof o.id !== 'string' || !REQUEST_ID_RE.test(o.id))) throw new InputError('digest: "id" must be 1-64 characters of letters, digits, _ . : -');
   return { period: (o.period as string | undefined) ?? defaultPeriod, id: (o.id as string | undefined) ?? randomUUID(), ...(o.camera ? { camera: o.camera as string } : {}) };
 }
 

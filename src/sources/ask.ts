@@ -14,8 +14,8 @@ import { bridgeAskGenerate } from './ask-history.js';
 
 /** Longest question accepted (characters); longer is refused before any model sees it. */
 export const MAX_ASK_CHARS = 8_000;
-/** An id is echoed back in the answer JSON: short and plain. */
-const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A request id (ask, digest) is echoed back in the answer JSON: short and plain. */
+export const REQUEST_ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 export interface AskGeneration {
   text: string;
@@ -51,7 +51,7 @@ export function parseAskPayload(payload: Buffer): AskInput {
     }
     const o = obj as { text?: unknown; id?: unknown };
     if (typeof o.text !== 'string') throw new InputError('ask: JSON payload needs a "text" string');
-    if (o.id !== undefined && (typeof o.id !== 'string' || !ID_RE.test(o.id))) {
+    if (o.id !== undefined && (typeof o.id !== 'string' || !REQUEST_ID_RE.test(o.id))) {
       throw new InputError('ask: "id" must be 1-64 characters of letters, digits, _ . : -');
     }
     text = o.text.trim();
