@@ -39,6 +39,15 @@ export interface RetentionLimits {
   maxBytes: number;
 }
 
+/** An event row with whether its snapshot is stored: one column list for every read. */
+const EVENT_ROWS = 'SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e';
+interface EventRow {
+  seq: number;
+  result: string;
+  snap: number;
+}
+const toEvent = (r: EventRow): StoredEvent => ({ seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 });
+
 /**
  * The camera timeline: results and the JPEG each was made from, in one SQLite file
  * (better-sqlite3 12) under the data folder.
@@ -89,7 +98,7 @@ export class TimelineStore {
     this.stmts = {
       insert: this.db.prepare('INSERT OR IGNORE INTO events (id, camera, ts_ms, alert, result, bytes) VALUES (?, ?, ?, ?, ?, ?)'),
       insertSnap: this.db.prepare('INSERT INTO snapshots (seq, jpeg) VALUES (?, ?)'),
-      byId: this.db.prepare('SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE id = ?'),
+      byId: this.db.prepare(`${EVENT_ROWS} WHERE id = ?`),
       snapshot: this.db.prepare('SELECT s.jpeg FROM snapshots s JOIN events e ON e.seq = s.seq WHERE e.id = ?'),
       deleteOld: this.db.prepare('DELETE FROM events WHERE ts_ms < ?'),
       oldest: this.db.prepare('SELECT seq, bytes FROM events ORDER BY seq LIMIT 500'),
@@ -168,19 +177,18 @@ export class TimelineStore {
     // Pick the page's row numbers first (indexes only), then read those rows' JSON: a date
     // range otherwise sorts every matching row, JSON included, before taking the page.
     const page = `SELECT seq FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`;
-    const sql = `SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE seq IN (${page}) ORDER BY seq DESC`;
+    const sql = `${EVENT_ROWS} WHERE seq IN (${page}) ORDER BY seq DESC`;
     args.push(q.limit);
-    const rows = this.db.prepare(sql).all(...args) as { seq: number; result: string; snap: number }[];
-    return rows.map((r) => ({ seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }));
+    return (this.db.prepare(sql).all(...args) as EventRow[]).map(toEvent);
   }
 
   /** The events with these sequence numbers, in the order given (missing ones skipped). */
   bySeq(seqs: number[]): StoredEvent[] {
     if (seqs.length === 0) return [];
     const rows = this.db
-      .prepare(`SELECT seq, result, EXISTS(SELECT 1 FROM snapshots s WHERE s.seq = e.seq) AS snap FROM events e WHERE seq IN (${seqs.map(() => '?').join(',')})`)
-      .all(...seqs) as { seq: number; result: string; snap: number }[];
-    const by = new Map(rows.map((r) => [r.seq, { seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 }]));
+      .prepare(`${EVENT_ROWS} WHERE seq IN (${seqs.map(() => '?').join(',')})`)
+      .all(...seqs) as EventRow[];
+    const by = new Map(rows.map((r) => [r.seq, toEvent(r)]));
     return seqs.flatMap((s) => by.get(s) ?? []);
   }
 
@@ -198,19 +206,26 @@ export class TimelineStore {
          WHERE e.ts_ms >= ? AND e.ts_ms < ?${cam.replace('camera', 'e.camera')} AND j.type = 'text') GROUP BY camera, label ORDER BY camera, n DESC, label`,
       )
       .all(...args) as { camera: string; label: string; n: number }[];
+    // labels are the model's words: entries, not property writes (a "__proto__" label stays a label)
+    const byCamera = new Map<string, [string, number][]>();
+    for (const o of objects) {
+      const list = byCamera.get(o.camera);
+      if (list) list.push([o.label, o.n]);
+      else byCamera.set(o.camera, [[o.label, o.n]]);
+    }
     const newest = this.db.prepare("SELECT json_extract(result, '$.ts') AS ts, json_extract(result, '$.summary') AS summary FROM events WHERE camera = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms DESC LIMIT ?");
     return totals.map((t) => ({
       camera: t.camera,
       events: t.events,
       alerts: t.alerts,
-      objects: Object.fromEntries(objects.filter((o) => o.camera === t.camera).map((o) => [o.label, o.n])),
+      objects: Object.fromEntries(byCamera.get(t.camera) ?? []),
       latest: (newest.all(t.camera, since, until, latest) as { ts: string; summary: string | null }[]).map((r) => ({ ts: r.ts, summary: r.summary ?? '' })),
     }));
   }
 
   get(id: string): StoredEvent | undefined {
-    const r = this.stmts.byId.get(id) as { seq: number; result: string; snap: number } | undefined;
-    return r ? { seq: r.seq, result: JSON.parse(r.result) as CameraResult, hasSnapshot: r.snap === 1 } : undefined;
+    const r = this.stmts.byId.get(id) as EventRow | undefined;
+    return r ? toEvent(r) : undefined;
   }
 
   snapshot(id: string): Buffer | undefined {
