@@ -174,6 +174,33 @@ printTable(title, header, rows);
 // the same table in Markdown, for the README
 console.log(`\n${title}\n\n| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+// The course of the run in ten slices: a leak shows as a climb across them, while a start-to-end
+// pair can hide it behind warm-up garbage collected later.
+const slices = 10;
+const courseRows: string[][] = [];
+const clock = (ms: number) => `${Math.floor(ms / 60_000)}:${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}`;
+for (let i = 0; i < slices; i++) {
+  const from = (durationMs * i) / slices;
+  const to = (durationMs * (i + 1)) / slices;
+  const inSlice = samples.filter((s) => s.at - t0 >= from && s.at - t0 < to);
+  const end = inSlice.at(-1);
+  if (!end) continue;
+  const jobs = inWindow(from, to);
+  const p99 = (kind: Kind) => p99ms(jobs, kind)?.ms.toFixed(0) ?? 'n/a';
+  courseRows.push([`${clock(from)}-${clock(to)}`, end.rssMb.toFixed(1), end.heapMb.toFixed(1), String(end.fds), end.sqliteMb.toFixed(2), p99('snapshot'), p99('ask'), p99('voice'), p99('clip')]);
+}
+printTable('Course of the run (minutes:seconds; gauges at the end of each slice, p99 of the jobs sent in it, ms)', ['slice', 'RSS MB', 'heap MB', 'fds', 'SQLite MB', 'snapshot', 'ask', 'voice', 'clip'], courseRows);
+// least-squares slope after the warm-up, per hour: what a leak would add in a day is 24x this
+const slope = (pick: (s: Sample) => number): number => {
+  const xs = samples.filter((s) => s.at - t0 >= warmupMs);
+  if (xs.length < 3) return NaN;
+  const mx = xs.reduce((a, s) => a + s.at, 0) / xs.length;
+  const my = xs.reduce((a, s) => a + pick(s), 0) / xs.length;
+  const num = xs.reduce((a, s) => a + (s.at - mx) * (pick(s) - my), 0);
+  const den = xs.reduce((a, s) => a + (s.at - mx) ** 2, 0);
+  return den ? (num / den) * 3_600_000 : NaN;
+};
+console.log(`\ntrend after the warm-up (least squares over ${samples.filter((s) => s.at - t0 >= warmupMs).length} samples, 5 s apart): RSS ${slope((s) => s.rssMb).toFixed(1)} MB/h, heap ${slope((s) => s.heapMb).toFixed(1)} MB/h, fds ${slope((s) => s.fds).toFixed(2)}/h`);
 console.log('');
 console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
 console.log('sarai/error messages by source and cause:');

@@ -56,8 +56,8 @@ const LINGER_MS = 2_000;
  * `transcript`; TTS: `synthesize` -> `audio-start`/`audio-chunk`/`audio-stop`, or a stream
  * `synthesize-start`/`synthesize-chunk`.../`synthesize-stop` -> audio per sentence, then
  * `synthesize-stopped`; handle (conversation agent): `transcript` -> `handled`. Bad input gets
- * an `error` event {text, code} (on the handle server a `not-handled`, the only failure Home
- * Assistant's conversation client reads); a framing violation, an idle connection or an event
+ * an `error` event {text, code} (on the handle server a `not-handled`, the failure that every
+ * Home Assistant with Wyoming handle support reads); a framing violation, an idle connection or an event
  * that never completes is closed after one.
  *
  * Connections are bounded; when all slots are taken, the one idle longest is closed to admit
@@ -300,7 +300,8 @@ class Session {
 
   private error(err: unknown, code: string, context?: unknown): void {
     this.o.onError(err);
-    // HA's conversation client waits for handled/not-handled and skips `error`: it would hang
+    // not-handled: every HA with Wyoming handle support reads it and says our text as the
+    // failure (current HA reads `error` too, as an "unknown" error without the reason's kind)
     if (this.o.kind === 'handle') this.send('not-handled', { text: errorMessage(err), ...contextField(context) });
     else this.send('error', { text: errorMessage(err), code });
   }
