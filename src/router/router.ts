@@ -22,6 +22,9 @@ interface Attempt<T> {
 /** The role that answers speech when no role says otherwise. */
 const TTS_ROLE = 'tts';
 const EMBEDDING_ROLE = 'embedding';
+/** How long, and how many, single-text vectors `embed` keeps for the tier classifier. */
+const RECENT_MS = 10_000;
+const RECENT_MAX = 16;
 
 /**
  * The ModelRouter: picks the role for each input and falls back when it cannot answer.
@@ -36,6 +39,12 @@ const EMBEDDING_ROLE = 'embedding';
  */
 export class Router implements ModelRouter {
   readonly classifier: TierClassifier;
+  /**
+   * The embedding role's vectors for single texts, kept RECENT_MS: a question that `embed`
+   * turned into a vector for the history decision and the timeline search is not embedded a
+   * second time for the tier decision when it goes on to `answer`.
+   */
+  private readonly recent = new Map<string, { vector: Float32Array; model: string; at: number }>();
 
   constructor(
     private readonly registry: BackendRegistry,
@@ -120,9 +129,21 @@ export class Router implements ModelRouter {
     if (!Array.isArray(texts) || texts.some((t) => typeof t !== 'string')) throw new InputError('embed: texts must be strings');
     const started = this.now();
     const chain = this.chain([EMBEDDING_ROLE], 'embedding', (b) => b.embed !== undefined);
-    return this.run('embed', chain, 'embedding', started, signal, async (b, s) => ({
+    const r = await this.run('embed', chain, 'embedding', started, signal, async (b, s) => ({
       value: await (b.embed as NonNullable<Backend['embed']>)(texts, s),
     }));
+    const [text] = texts;
+    const [vector] = r.value;
+    // only the role's own vectors: a fallback's would not compare with the exemplars
+    if (texts.length === 1 && text !== undefined && vector && r.route === EMBEDDING_ROLE) {
+      this.recent.delete(text);
+      this.recent.set(text, { vector, model: r.model, at: this.now() });
+      for (const k of this.recent.keys()) {
+        if (this.recent.size <= RECENT_MAX) break;
+        this.recent.delete(k);
+      }
+    }
+    return r;
   }
 
   // --- internals ---
@@ -131,7 +152,11 @@ export class Router implements ModelRouter {
   private classifierEmbed(): EmbedFn | undefined {
     const e = this.registry.get(EMBEDDING_ROLE);
     if (!e?.backend.embed || this.registry.unavailable(EMBEDDING_ROLE)) return undefined;
-    return (texts, signal) => this.registry.invoke(EMBEDDING_ROLE, signal, (b, s) => (b.embed as NonNullable<Backend['embed']>)(texts, s), 'classify');
+    return async (texts, signal) => {
+      const hit = texts.length === 1 ? this.recent.get(texts[0] as string) : undefined;
+      if (hit && hit.model === e.backend.model && this.now() - hit.at <= RECENT_MS) return [hit.vector];
+      return this.registry.invoke(EMBEDDING_ROLE, signal, (b, s) => (b.embed as NonNullable<Backend['embed']>)(texts, s), 'classify');
+    };
   }
 
   /**

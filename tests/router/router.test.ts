@@ -2,10 +2,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { NoCapableBackendError } from '../../src/router/errors.js';
+import { Router } from '../../src/router/router.js';
 import type { Routed } from '../../src/router/types.js';
 import { OllamaServer } from '../fixtures/ollama-server.js';
 import { OpenAIServer } from '../fixtures/openai-server.js';
-import { harness, tinyModels, transformersRoles, type Harness, type TinyModels } from './harness.js';
+import { harness, log, tinyModels, transformersRoles, type Harness, type TinyModels } from './harness.js';
 
 let omni: OpenAIServer;
 let tiny: OpenAIServer;
@@ -246,6 +247,28 @@ describe('router: failures and fallbacks', () => {
       expect(r.route).not.toBe('omni');
       expect(r.reason).toMatch(/omni failed \(omni: the stream stopped midway/);
       expect((await describeImg(1)(h)).route).toBe('omni');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('does not embed again for the tier decision a question it has just embedded (history decision), within 10 s', async () => {
+    const h = harness(full());
+    let now = 0;
+    const router = new Router(h.registry, log, () => now);
+    const classifyCalls = async (): Promise<number> => Number(/op="classify",outcome="ok"} (\d+)/.exec(await h.metrics.metrics())?.[1] ?? 0);
+    try {
+      const q = 'turn on the kitchen light';
+      const [v] = (await router.embed([q])).value;
+      expect((await router.answer(q)).route).toBe('tiny');
+      expect(await classifyCalls()).toBe(1); // the exemplars only: the question's vector was reused
+      const [again] = (await router.embed([q])).value;
+      expect(Array.from(again ?? [])).toEqual(Array.from(v ?? [])); // the same model gives the same vector
+      await router.answer('turn off the garage light'); // not embedded before: one call
+      expect(await classifyCalls()).toBe(2);
+      now += 10_001; // too old: embedded again
+      await router.answer(q);
+      expect(await classifyCalls()).toBe(3);
     } finally {
       await h.stop();
     }
