@@ -28,6 +28,36 @@ export function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 /**
+ * Vectors of fixed sentences (exemplars), embedded together on first use and kept for the
+ * process: the embedding role's model does not change while SARAi runs. A failed call is
+ * retried on the next use.
+ */
+export class ExemplarVectors<K extends string> {
+  private vectors?: Promise<Map<K, Float32Array[]>>;
+
+  constructor(private readonly groups: () => [K, string[]][]) {}
+
+  get(embed: EmbedFn, signal?: AbortSignal): Promise<Map<K, Float32Array[]>> {
+    if (!this.vectors) {
+      const groups = this.groups().filter(([, v]) => v.length > 0);
+      this.vectors = embed(groups.flatMap(([, v]) => v), signal).then((vecs) => {
+        const table = new Map<K, Float32Array[]>();
+        let i = 0;
+        for (const [key, sentences] of groups) {
+          table.set(key, vecs.slice(i, i + sentences.length));
+          i += sentences.length;
+        }
+        return table;
+      });
+      this.vectors.catch(() => {
+        this.vectors = undefined;
+      });
+    }
+    return this.vectors;
+  }
+}
+
+/**
  * Text tier classification (the seed's "TRM-Router"): the text's embedding is compared with
  * the exemplar sentences of each tier (config.router.exemplars); it goes to the expert when
  * the best expert exemplar beats the best other one by router.expert_threshold. Without an
@@ -35,7 +65,7 @@ export function cosine(a: Float32Array, b: Float32Array): number {
  * expert_min_words words. Exemplar vectors are embedded once and cached.
  */
 export class TierClassifier {
-  private exemplars?: Promise<Map<string, Float32Array[]>>;
+  private readonly exemplars = new ExemplarVectors(() => Object.entries(this.router.exemplars));
   private readonly keywords: { word: string; re: RegExp }[];
 
   constructor(private readonly router: Config['router']) {
@@ -97,28 +127,8 @@ export class TierClassifier {
     return { role: fallback, reason: `rules (${why}): ${words} words, no expert keyword` };
   }
 
-  /** Forgets cached exemplar vectors (the embedding model changed). */
-  reset(): void {
-    this.exemplars = undefined;
-  }
-
   exemplarVectors(embed: EmbedFn, signal?: AbortSignal): Promise<Map<string, Float32Array[]>> {
-    if (!this.exemplars) {
-      const entries = Object.entries(this.router.exemplars).filter(([, v]) => v.length > 0);
-      this.exemplars = embed(entries.flatMap(([, v]) => v), signal).then((vecs) => {
-        const table = new Map<string, Float32Array[]>();
-        let i = 0;
-        for (const [tier, sentences] of entries) {
-          table.set(tier, vecs.slice(i, i + sentences.length));
-          i += sentences.length;
-        }
-        return table;
-      });
-      this.exemplars.catch(() => {
-        this.exemplars = undefined; // retried on the next text
-      });
-    }
-    return this.exemplars;
+    return this.exemplars.get(embed, signal);
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema/index.js';
 import { errorMessage } from '../core/errors.js';
-import { cosine, type EmbedFn } from './classifier.js';
+import { cosine, ExemplarVectors, type EmbedFn } from './classifier.js';
 
 export interface HistoryDecision {
   history: boolean;
@@ -44,7 +44,10 @@ const TIME_WORDS =
  * (the same idea as the tiny/expert classifier). Without embeddings, the cues decide alone.
  */
 export class HistoryIntent {
-  private table?: Promise<{ history: Float32Array[]; other: Float32Array[] }>;
+  private readonly table = new ExemplarVectors<'history' | 'other'>(() => [
+    ['history', this.exemplars],
+    ['other', [...NOT_HISTORY, ...Object.values(this.router.exemplars).flat()]],
+  ]);
 
   constructor(private readonly router: Config['router']) {}
 
@@ -70,29 +73,17 @@ export class HistoryIntent {
     if (cue) return cue;
     if (!embed) return { history: false, reason: 'no history cue (no embedding role)' };
     try {
-      const table = await this.vectors(embed, signal);
+      const table = await this.table.get(embed, signal);
       const [q] = await embed([text], signal);
       if (!q) throw new Error('no vector for the question');
       const best = (vs: Float32Array[]): number => vs.reduce((m, v) => Math.max(m, cosine(q, v)), -1);
-      const h = best(table.history);
-      const o = best(table.other);
+      const h = best(table.get('history') ?? []);
+      const o = best(table.get('other') ?? []);
       const history = h - o >= this.router.history_threshold;
       return { history, reason: `history classifier: ${history ? 'history' : 'not history'} (${h.toFixed(2)} vs ${o.toFixed(2)})` };
     } catch (err) {
       if (signal?.aborted) throw err;
       return { history: false, reason: `no history cue (classifier failed: ${errorMessage(err).slice(0, 120)})` };
     }
-  }
-
-  private vectors(embed: EmbedFn, signal?: AbortSignal): Promise<{ history: Float32Array[]; other: Float32Array[] }> {
-    if (!this.table) {
-      const history = this.exemplars;
-      const other = [...NOT_HISTORY, ...Object.values(this.router.exemplars).flat()];
-      this.table = embed([...history, ...other], signal).then((v) => ({ history: v.slice(0, history.length), other: v.slice(history.length) }));
-      this.table.catch(() => {
-        this.table = undefined; // retried on the next question
-      });
-    }
-    return this.table;
   }
 }
