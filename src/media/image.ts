@@ -1,7 +1,7 @@
 import type { Metadata, Sharp } from 'sharp';
 import { loadSharp } from './sharp.js';
 import { jpegOrientation } from './jpeg-exif.js';
-import { jpegSize } from './jpeg-size.js';
+import { jpegSize } from './jpeg-header.js';
 import { InputError } from '../core/errors.js';
 import { dHashFromRaw } from './image-hash.js';
 import { sniffImage, type ImageFormat } from './image-magic.js';

@@ -1,3 +1,5 @@
+import { jpegSegments, SOS } from './jpeg-header.js';
+
 /**
  * A JPEG's EXIF orientation (tag 0x0112 in IFD0), read in JS from the APP1 "Exif" segment
  * among the markers before the scan (the ones libjpeg hands libvips): lets the camera path
@@ -10,30 +12,18 @@
  * a value outside 1-8. The caller then lets libvips decide.
  */
 export function jpegOrientation(b: Uint8Array): number | undefined {
-  if (b[0] !== 0xff || b[1] !== 0xd8) return undefined;
   let orientation: number | undefined = 1;
   let exifSegments = 0;
-  let i = 2;
-  while (i + 4 <= b.length) {
-    if (b[i] !== 0xff) return undefined;
-    const marker = b[i + 1] ?? 0;
-    if (marker === 0xff) {
-      i++; // fill byte
-      continue;
-    }
+  for (const { marker, at, length } of jpegSegments(b)) {
     // the scan: libjpeg has read every marker it saves for libvips
-    if (marker === 0xda) return exifSegments <= 1 ? orientation : undefined;
-    if (marker === 0xd9 || (marker >= 0xd0 && marker <= 0xd8) || marker === 0x01) return undefined; // no length field: not a header
-    const length = ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0);
-    if (length < 2 || i + 2 + length > b.length) return undefined;
+    if (marker === SOS) return exifSegments <= 1 ? orientation : undefined;
     // libvips takes any APP1 that starts "Exif" as EXIF data
-    if (marker === 0xe1 && b[i + 4] === 0x45 && b[i + 5] === 0x78 && b[i + 6] === 0x69 && b[i + 7] === 0x66) {
+    if (marker === 0xe1 && b[at + 4] === 0x45 && b[at + 5] === 0x78 && b[at + 6] === 0x69 && b[at + 7] === 0x66) {
       exifSegments++;
-      orientation = b[i + 8] === 0 && b[i + 9] === 0 ? ifd0Orientation(b, i + 10, i + 2 + length) : undefined;
+      orientation = b[at + 8] === 0 && b[at + 9] === 0 ? ifd0Orientation(b, at + 10, at + 2 + length) : undefined;
     }
-    i += 2 + length;
   }
-  return undefined;
+  return undefined; // no scan after well-formed headers
 }
 
 /** The orientation in IFD0 of the TIFF structure at [tiff, end); undefined when absent or malformed. */

@@ -15,6 +15,8 @@ import { InputError } from '../../src/core/errors.js';
 import { readWav, wavFromPcm16 } from '../../src/media/audio/index.js';
 import { MatroskaError, readMatroska } from '../../src/media/clip/matroska.js';
 import { sniffImage } from '../../src/media/image-magic.js';
+import { jpegOrientation } from '../../src/media/jpeg-exif.js';
+import { jpegSegments, jpegSize } from '../../src/media/jpeg-header.js';
 import { GgufPreflightError, preflightGguf } from '../../src/models/gguf-preflight.js';
 import { parseAskPayload } from '../../src/sources/ask.js';
 import { parseFrigateEvent, parseFrigateReview } from '../../src/sources/frigate/payloads.js';
@@ -130,6 +132,36 @@ describe('fuzz: image sniffing', () => {
         if (f === 'jpeg') expect(b.subarray(0, 2).toString('hex')).toBe('ffd8');
         if (f === 'png') expect(b.subarray(0, 4).toString('hex')).toBe('89504e47');
         if (f === 'webp') expect(b.subarray(8, 12).toString('latin1')).toBe('WEBP');
+      }),
+      params(),
+    );
+  });
+});
+
+describe('fuzz: JPEG header reader (frame size, EXIF orientation)', () => {
+  let valid: Buffer;
+  beforeAll(async () => {
+    const sharp = (await import('sharp')).default;
+    // an EXIF segment (orientation 6) and a progressive frame: the walk has segments to cross
+    valid = await sharp({ create: { width: 40, height: 24, channels: 3, background: '#3a7' } }).jpeg({ progressive: true }).withMetadata({ orientation: 6 }).toBuffer();
+  });
+
+  it('reads the seed JPEG (the mutations start from a real file)', () => {
+    expect(jpegSize(valid)).toEqual({ width: 40, height: 24, progressive: true });
+    expect(jpegOrientation(valid)).toBe(6);
+  });
+
+  it('never throws; every segment lies inside the bytes, and a size or orientation comes only from a frame or IFD0', () => {
+    const jpegish = fc.array(fc.tuple(fc.integer({ min: 0xc0, max: 0xfe }), fc.uint8Array({ maxLength: 24 })), { maxLength: 6 }).map((segs) =>
+      Buffer.concat([Buffer.from([0xff, 0xd8]), ...segs.map(([m, body]) => Buffer.concat([Buffer.from([0xff, m, (body.length + 2) >> 8, (body.length + 2) & 0xff]), Buffer.from(body)]))]),
+    );
+    fc.assert(
+      fc.property(fc.oneof(bytes, mutated(valid), jpegish), (b) => {
+        for (const s of jpegSegments(b)) expect(s.at + 2 + s.length).toBeLessThanOrEqual(b.length);
+        const size = jpegSize(b);
+        if (size) expect(b.subarray(0, 2).toString('hex')).toBe('ffd8');
+        const o = jpegOrientation(b);
+        if (o !== undefined) expect(o >= 1 && o <= 8).toBe(true);
       }),
       params(),
     );

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.js';
 import { dHashFromRaw, hammingDistance } from '../../src/media/image-hash.js';
 import { prepareImage } from '../../src/media/image.js';
-import { jpegSize } from '../../src/media/jpeg-size.js';
+import { jpegSize } from '../../src/media/jpeg-header.js';
 import { patternJpeg } from '../camera/helpers.js';
 
 const opts = { maxSide: 448, maxBytes: 1 << 24 };

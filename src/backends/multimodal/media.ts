@@ -1,5 +1,6 @@
 import sharp, { type Metadata } from 'sharp';
 import { InputError } from '../../core/errors.js';
+import { jpegFrame } from '../../media/jpeg-header.js';
 import type { Audio } from '../types.js';
 
 /** Longest audio one request takes (s): the Whisper-style encoders pad to 30 s windows, ~1,500 tokens each. */
@@ -17,7 +18,7 @@ export const MIN_IMAGE_SIDE = 8;
 export async function imageDataUrl(bytes: Buffer): Promise<string> {
   // the common case, a camera's 8-bit 3-component baseline/progressive JPEG, is settled from its
   // header here: sharp's metadata() costs a thread-pool hop (~1 ms a snapshot on a loaded box)
-  const header = jpegHeader(bytes);
+  const header = jpegFrame(bytes);
   if (header && header.components === 3 && header.precision === 8 && header.sof <= 2) {
     checkSize(header.width, header.height);
     return `data:image/jpeg;base64,${bytes.toString('base64')}`;
@@ -39,42 +40,6 @@ export async function imageDataUrl(bytes: Buffer): Promise<string> {
 function checkSize(width: number, height: number): void {
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too small (at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new InputError(`image of ${width}x${height} px is too large (at most ${MAX_IMAGE_SIDE} px a side)`);
-}
-
-/** What a JPEG's start-of-frame segment says (sof: 0 baseline, 1 extended, 2 progressive, ...). */
-interface JpegHeader {
-  sof: number;
-  precision: number;
-  width: number;
-  height: number;
-  components: number;
-}
-
-/**
- * Walks a JPEG's marker segments to its SOF header; undefined when the bytes are not a JPEG
- * this can read (the caller then asks sharp, which names the problem).
- */
-export function jpegHeader(b: Buffer): JpegHeader | undefined {
-  if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) return undefined;
-  let at = 2;
-  while (at + 4 <= b.length) {
-    if (b[at] !== 0xff) return undefined;
-    const marker = b[at + 1] as number;
-    if (marker === 0xff) {
-      at++; // fill byte
-      continue;
-    }
-    if (marker === 0xd9 || marker === 0xda) return undefined; // end of image or scan data before any frame header
-    const len = b.readUInt16BE(at + 2);
-    if (len < 2) return undefined;
-    // SOF0..SOF15 without DHT (c4), JPG (c8) and DAC (cc)
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      if (at + 10 > b.length || len < 8) return undefined;
-      return { sof: marker - 0xc0, precision: b[at + 4] as number, height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7), components: b[at + 9] as number };
-    }
-    at += 2 + len;
-  }
-  return undefined;
 }
 
 /** Audio as a 16-bit PCM WAV data: URL (llama.node reads any other string as a file path). */
