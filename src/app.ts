@@ -12,7 +12,7 @@ import { VERSION } from './core/version.js';
 import { dashboard } from './http/dashboard.js';
 import { registerHealthRoutes } from './http/health.js';
 import { HttpServer } from './http/server.js';
-import { createLogger, type Logger } from './log/logger.js';
+import { createLogger, logFormat, type Logger } from './log/logger.js';
 import { MqttBridge } from './mqtt/client.js';
 import { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { connectionOptions } from './mqtt/connection-options.js';
@@ -74,7 +74,7 @@ export interface AppOptions {
 /** The composition root: builds every part; start() brings them up in order. */
 export function createApp(loaded: LoadedConfig, opts: AppOptions = {}): App {
   const config = loaded.config;
-  const log = opts.log ?? createLogger(config.log.level);
+  const log = opts.log ?? createLogger(config.log.level, process.stdout, logFormat(config.log.format));
   const metrics = new Metrics();
   const workerId = config.cluster.group ? workerIdOf(config) : undefined;
   const dataDir = resolveDir(loaded, config.data_dir);

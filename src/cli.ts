@@ -7,7 +7,7 @@ import { BrokerPortError } from './mqtt/embedded-broker.js';
 import { DataDirInUseError } from './core/data-dir-lock.js';
 import { createApp } from './app.js';
 import { applySupervisorServices } from './config/supervisor.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, logFormat } from './log/logger.js';
 
 /** Prints a config problem list (no stack trace) and exits non-zero. */
 function failConfig(err: unknown): never {
@@ -40,7 +40,7 @@ program
   .description('run the bridge (the embedded MQTT broker when mqtt.url is not set)')
   .action(async () => {
     const loaded = configured();
-    const log = createLogger(loaded.config.log.level);
+    const log = createLogger(loaded.config.log.level, process.stdout, logFormat(loaded.config.log.format));
     await applySupervisorServices(loaded.config, process.env, log);
     const app = createApp(loaded, { log });
     let stopping = false;

@@ -29,6 +29,7 @@ function deepMerge(base: unknown, over: unknown): unknown {
 /** Flat add-on option names (config.yaml `schema:`) -> configuration paths. */
 export const ADDON_OPTION_PATHS: Record<string, string[]> = {
   log_level: ['log', 'level'],
+  log_format: ['log', 'format'],
   mqtt_url: ['mqtt', 'url'],
   mqtt_username: ['mqtt', 'username'],
   mqtt_password: ['mqtt', 'password'],

@@ -1,4 +1,5 @@
 import { pino, type Logger as PinoLogger } from 'pino';
+import { textLine } from './text-format.js';
 
 export type Logger = PinoLogger;
 
@@ -6,8 +7,26 @@ export type Logger = PinoLogger;
 const SECRET_KEYS = ['password', 'token', 'api_key', 'apiKey', 'authorization', 'access_token', 'SUPERVISOR_TOKEN'];
 const redactPaths = SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
-/** Structured JSON lines on stdout; `module` names the part of the bridge that speaks. */
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+/** How records are written: JSON lines for log shippers, or text lines for people. */
+export type LogFormat = 'json' | 'text';
+
+/**
+ * `log.format` resolved: `auto` is text when a person reads the output as it comes (a
+ * terminal, or the Home Assistant add-on log panel: the Supervisor sets SUPERVISOR_TOKEN), JSON
+ * otherwise (a pipe, a file, a container log shipper).
+ */
+export function logFormat(setting: 'auto' | LogFormat, env: NodeJS.ProcessEnv = process.env, stream: { isTTY?: boolean } = process.stdout): LogFormat {
+  if (setting !== 'auto') return setting;
+  return stream.isTTY === true || env['SUPERVISOR_TOKEN'] ? 'text' : 'json';
+}
+
+/**
+ * Structured records on stdout (or `destination`); `module` names the part of the bridge that
+ * speaks. Secrets are redacted before either format is written.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: LogFormat = 'json'): Logger {
+  const out = destination ?? process.stdout;
+  const withStack = level === 'debug' || level === 'trace';
   return pino(
     {
       level,
@@ -16,7 +35,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       redact: { paths: redactPaths, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination ?? process.stdout,
+    format === 'text' ? { write: (line: string) => out.write(textLine(line, withStack)) } : out,
   );
 }
 

@@ -96,6 +96,7 @@ describe('configuration', () => {
         cameras: [{ id: 'front_door', name: 'Front', cooldown_s: 10 }],
         satellites: [{ id: 'kitchen', media_player: 'media_player.kitchen' }],
         log_level: 'debug',
+        log_format: 'json',
         mqtt_url: 'mqtt://core-mosquitto:1883',
         mqtt_password: '',
         memory_budget_mb: 8000,
@@ -107,6 +108,7 @@ describe('configuration', () => {
     expect(config.satellites['kitchen']?.media_player).toBe('media_player.kitchen');
     expect(config.data_dir).toBe('/data');
     expect(config.log.level).toBe('debug');
+    expect(config.log.format).toBe('json');
     expect(config.mqtt.url).toBe('mqtt://core-mosquitto:1883');
     expect(config.mqtt.password).toBe('');
     expect(config.memory.budget_mb).toBe(8000);

@@ -54,8 +54,12 @@ export const FrigateSection = Section({
 export const LogSection = Section({
   level: Type.Union(
     [Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
-    { default: 'info', description: 'JSON lines on stdout; secrets are redacted' },
+    { default: 'info', description: 'records on stdout; secrets are redacted' },
   ),
+  format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('text')], {
+    default: 'auto',
+    description: 'json (one JSON object a line) or text (a readable line); auto: text on a terminal and in the Home Assistant add-on log, json otherwise',
+  }),
 });
 export const WyomingSection = Section({
   enabled: Type.Boolean({ default: true, description: 'serve the Wyoming protocol (ASR and TTS) for Home Assistant Assist' }),
