@@ -13,7 +13,7 @@
  *   npx tsx bench/soak.ts --minutes 60   # the 1 h run
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { wavFromPcm16 } from '../src/media/audio/index.js';
@@ -96,11 +96,25 @@ interface Sample {
   heapMb: number;
   fds: number;
   sqliteMb: number;
+  /** RSS split (/proc/self/status): anonymous (malloc, V8) and file-backed pages; Node's external (Buffers) memory. */
+  anonMb: number;
+  fileMb: number;
+  externalMb: number;
 }
+const statusKb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const dirBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : /\.(db|sqlite)(-wal|-shm)?$/.test(e.name) ? statSync(path.join(dir, e.name)).size : 0), 0);
 const sample = (): Sample => {
   const m = process.memoryUsage();
-  return { at: performance.now(), rssMb: m.rss / 1_048_576, heapMb: m.heapUsed / 1_048_576, fds: readdirSync('/proc/self/fd').length, sqliteMb: dirBytes(app.dataDir) / 1_048_576 };
+  return {
+    at: performance.now(),
+    rssMb: m.rss / 1_048_576,
+    heapMb: m.heapUsed / 1_048_576,
+    fds: readdirSync('/proc/self/fd').length,
+    sqliteMb: dirBytes(app.dataDir) / 1_048_576,
+    anonMb: statusKb('RssAnon') / 1024,
+    fileMb: statusKb('RssFile') / 1024,
+    externalMb: m.external / 1_048_576,
+  };
 };
 
 const t0 = performance.now();
@@ -168,7 +182,8 @@ for (const [kind, label] of [['snapshot', 'p99 snapshot -> result (ms)'], ['ask'
   rows.push([label, a ? `${a.ms.toFixed(0)} (n=${a.n})` : 'n/a', b ? `${b.ms.toFixed(0)} (n=${b.n})` : 'n/a', pct(c), Number.isFinite(c) ? flat(c) : 'n/a']);
 }
 const t = schedulerFor(app.app.ctx).scheduler.counters.totals;
-const title = `Soak: ${minutes} min, 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
+const allocator = process.env['LD_PRELOAD']?.includes('jemalloc') ? 'jemalloc' : process.env['MALLOC_ARENA_MAX'] ? `glibc, MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX']}` : 'glibc';
+const title = `Soak: ${minutes} min (allocator: ${allocator}), 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
 const header = ['measure', `start (${(warmupMs / 1000).toFixed(0)}-${((warmupMs + windowMs) / 1000).toFixed(0)} s)`, `end (last ${(windowMs / 1000).toFixed(0)} s)`, 'change', 'flat (<= 5 %)'];
 printTable(title, header, rows);
 // the same table in Markdown, for the README
@@ -187,9 +202,9 @@ for (let i = 0; i < slices; i++) {
   if (!end) continue;
   const jobs = inWindow(from, to);
   const p99 = (kind: Kind) => p99ms(jobs, kind)?.ms.toFixed(0) ?? 'n/a';
-  courseRows.push([`${clock(from)}-${clock(to)}`, end.rssMb.toFixed(1), end.heapMb.toFixed(1), String(end.fds), end.sqliteMb.toFixed(2), p99('snapshot'), p99('ask'), p99('voice'), p99('clip')]);
+  courseRows.push([`${clock(from)}-${clock(to)}`, end.rssMb.toFixed(1), end.anonMb.toFixed(1), end.fileMb.toFixed(1), end.heapMb.toFixed(1), end.externalMb.toFixed(1), String(end.fds), end.sqliteMb.toFixed(2), p99('snapshot'), p99('ask'), p99('voice'), p99('clip')]);
 }
-printTable('Course of the run (minutes:seconds; gauges at the end of each slice, p99 of the jobs sent in it, ms)', ['slice', 'RSS MB', 'heap MB', 'fds', 'SQLite MB', 'snapshot', 'ask', 'voice', 'clip'], courseRows);
+printTable('Course of the run (minutes:seconds; gauges at the end of each slice, p99 of the jobs sent in it, ms)', ['slice', 'RSS MB', 'anon MB', 'file MB', 'heap MB', 'external MB', 'fds', 'SQLite MB', 'snapshot', 'ask', 'voice', 'clip'], courseRows);
 // least-squares slope after the warm-up, per hour: what a leak would add in a day is 24x this
 const slope = (pick: (s: Sample) => number): number => {
   const xs = samples.filter((s) => s.at - t0 >= warmupMs);
@@ -200,7 +215,7 @@ const slope = (pick: (s: Sample) => number): number => {
   const den = xs.reduce((a, s) => a + (s.at - mx) ** 2, 0);
   return den ? (num / den) * 3_600_000 : NaN;
 };
-console.log(`\ntrend after the warm-up (least squares over ${samples.filter((s) => s.at - t0 >= warmupMs).length} samples, 5 s apart): RSS ${slope((s) => s.rssMb).toFixed(1)} MB/h, heap ${slope((s) => s.heapMb).toFixed(1)} MB/h, fds ${slope((s) => s.fds).toFixed(2)}/h`);
+console.log(`\ntrend after the warm-up (least squares over ${samples.filter((s) => s.at - t0 >= warmupMs).length} samples, 5 s apart): RSS ${slope((s) => s.rssMb).toFixed(1)} MB/h (anonymous ${slope((s) => s.anonMb).toFixed(1)}, file-backed ${slope((s) => s.fileMb).toFixed(1)}), heap ${slope((s) => s.heapMb).toFixed(1)} MB/h, fds ${slope((s) => s.fds).toFixed(2)}/h`);
 console.log('');
 console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
 console.log('sarai/error messages by source and cause:');
