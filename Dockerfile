@@ -15,9 +15,9 @@ RUN npx tsc -p tsconfig.build.json && npm rebuild && npm prune --omit=dev \
  && rm -rf node_modules/@fugood/node-llama-*-cuda node_modules/@fugood/node-llama-*-vulkan node_modules/@fugood/node-llama-wasm
 
 FROM ${BUILD_FROM}
-# glibc gives each busy thread (libvips, ONNX Runtime, llama.cpp, libuv) its own malloc arena
-# and rarely hands freed pages back: the 1 h soak's RSS crept +40 MB/h with a flat V8 heap.
-# Two arenas plateaued within 10 min in the same soak (bench/soak.ts; README "Reliability").
+# glibc gives each busy thread (libvips, ONNX Runtime, llama.cpp, libuv) its own malloc arena.
+# Two arenas kept RSS ~20 MB lower at the same point of a soak (bench/soak.ts, two A/B runs);
+# they do not stop the slow native growth the 1 h soak shows (README "Reliability and security").
 ENV MALLOC_ARENA_MAX=2
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg espeak-ng ca-certificates \
