@@ -11,6 +11,7 @@
  *
  *   npx tsx bench/soak.ts                # 10 minutes
  *   npx tsx bench/soak.ts --minutes 60   # the 1 h run
+ *   npx tsx bench/soak.ts --only voice    # one input kind (snapshot, ask, voice, clip)
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
@@ -120,24 +121,30 @@ const sample = (): Sample => {
 const t0 = performance.now();
 const samples: Sample[] = [];
 let n = 0;
+// --only <kind>: one input kind at its usual rate, to find which one a memory growth follows
+const only = arg('only');
+if (only !== undefined && !['snapshot', 'ask', 'voice', 'clip'].includes(only)) throw new Error(`--only takes snapshot, ask, voice or clip, not ${only}`);
+const sends = (k: Kind) => only === undefined || only === k;
 const tick = setInterval(() => {
   const now = performance.now();
   n++;
   const cam = `cam${n % 4}`;
   const topic = `sarai/camera/${cam}/snapshot`;
-  sent.set(topic, { kind: 'snapshot', at: now });
-  void probe.publish(topic, scenes[n % scenes.length] as Buffer);
-  if (n % 4 === 0) {
+  if (sends('snapshot')) {
+    sent.set(topic, { kind: 'snapshot', at: now });
+    void probe.publish(topic, scenes[n % scenes.length] as Buffer);
+  }
+  if (n % 4 === 0 && sends('ask')) {
     const id = `q${n}`;
     sent.set(`ask:${id}`, { kind: 'ask', at: now });
     void probe.publish('sarai/ask', JSON.stringify({ text: 'turn on the kitchen light', id }));
   }
-  if (n % 8 === 0) {
+  if (n % 8 === 0 && sends('voice')) {
     const t = `sarai/voice/sat${n % 3}/audio`;
     sent.set(t, { kind: 'voice', at: now });
     void probe.publish(t, wav);
   }
-  if (n % 20 === 0) {
+  if (n % 20 === 0 && sends('clip')) {
     const t = 'sarai/camera/clipcam/clip'; // its own camera, so its result is told from snapshots'
     sent.set(t, { kind: 'clip', at: now });
     void probe.publish(t, mkv);
@@ -183,7 +190,7 @@ for (const [kind, label] of [['snapshot', 'p99 snapshot -> result (ms)'], ['ask'
 }
 const t = schedulerFor(app.app.ctx).scheduler.counters.totals;
 const allocator = process.env['LD_PRELOAD']?.includes('jemalloc') ? 'jemalloc' : process.env['MALLOC_ARENA_MAX'] ? `glibc, MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX']}` : 'glibc';
-const title = `Soak: ${minutes} min (allocator: ${allocator}), 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
+const title = `Soak: ${minutes} min${only ? `, ${only} only` : ''} (allocator: ${allocator}), 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
 const header = ['measure', `start (${(warmupMs / 1000).toFixed(0)}-${((warmupMs + windowMs) / 1000).toFixed(0)} s)`, `end (last ${(windowMs / 1000).toFixed(0)} s)`, 'change', 'flat (<= 5 %)'];
 printTable(title, header, rows);
 // the same table in Markdown, for the README
