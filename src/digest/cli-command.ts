@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolveDir, type LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../core/errors.js';
-import { createLogger, logFormat } from '../log/logger.js';
+import { commandLogger } from '../log/logger.js';
 import { TimelineStore } from '../publishers/timeline/store.js';
 import { createModelLayer, startModelLayer, stopModelLayer, type ModelLayer } from '../router/model-layer.js';
 import type { CliOutcome } from '../router/cli-commands.js';
@@ -32,7 +32,7 @@ export async function digestCommand(loaded: LoadedConfig, period: string | undef
     store = TimelineStore.open(resolveDir(loaded, config.data_dir), config.timeline);
     const counts = store.counts(p.since, p.until, req.camera);
     if (!opts.plain && counts.length > 0) {
-      const log = createLogger(config.log.level === 'debug' ? 'debug' : 'warn', process.stderr, logFormat(config.log.format, process.env, process.stderr));
+      const log = commandLogger(config.log);
       layer = createModelLayer(config, resolveDir(loaded, config.models_dir), log, undefined, { baseDir: loaded.baseDir });
       await startModelLayer(layer);
     }

@@ -43,3 +43,11 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream,
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/i, '$1***@');
 }
+
+/**
+ * A CLI command's logger (ask, describe, digest, models): warnings only (debug when asked) on
+ * stderr, so stdout holds just the answer; the format follows `log.format` for stderr.
+ */
+export function commandLogger(log: { level: string; format: 'auto' | LogFormat }): Logger {
+  return createLogger(log.level === 'debug' ? 'debug' : 'warn', process.stderr, logFormat(log.format, process.env, process.stderr));
+}

@@ -43,7 +43,6 @@ export function textLine(json: string, withStack = false): string {
 /** A field value: bare when it is a plain word, else as JSON (quoted, escaped). */
 function value(v: unknown): string {
   if (typeof v === 'string') return /^[^\s"=\p{Cc}]+$/u.test(v) ? v : JSON.stringify(v);
-  if (v === undefined) return 'undefined';
   return JSON.stringify(v);
 }
 

@@ -4,7 +4,7 @@ import { disposeSharedLlama } from '../backends/llama/runtime.js';
 import { configFromObject, type LoadedConfig } from '../config/load.js';
 import type { ModelConfig } from '../config/schema/index.js';
 import { errorMessage } from '../core/errors.js';
-import { createLogger, logFormat } from '../log/logger.js';
+import { commandLogger } from '../log/logger.js';
 import { askText, backendGenerate, parseAskPayload } from '../sources/ask.js';
 import { formatModelsList, modelsList, modelsVerify } from './list.js';
 import { modelsPull } from './pull.js';
@@ -76,7 +76,7 @@ export async function askModelCommand(loaded: LoadedConfig, modelPath: string, t
   const roleName = opts.role ?? config.router.text_default;
   const base: ModelConfig | undefined = config.models[roleName];
   const spec: ModelConfig = { ...(base ?? defaultSpec()), backend: 'llama', name: path.basename(modelPath), gguf_file: path.resolve(modelPath) };
-  const log = createLogger(config.log.level === 'debug' ? 'debug' : 'warn', process.stderr, logFormat(config.log.format, process.env, process.stderr));
+  const log = commandLogger(config.log);
   const backend = new LlamaBackend({ role: roleName, spec, modelPath: path.resolve(modelPath), runtime: config.runtime, log });
   try {
     const input = parseAskPayload(Buffer.from(JSON.stringify({ text })));

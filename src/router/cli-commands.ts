@@ -5,7 +5,7 @@ import { describeSnapshot } from '../camera/describe.js';
 import { cameraSettings, imageSizeFor } from '../camera/settings.js';
 import type { CameraResult } from '../core/results.js';
 import { prepareImage } from '../media/image.js';
-import { createLogger, logFormat, type Logger } from '../log/logger.js';
+import { commandLogger, type Logger } from '../log/logger.js';
 import { answerHistory, type HistoryAnswer } from '../history/answer.js';
 import { TimelineStore } from '../publishers/timeline/store.js';
 import { routerEmbedTexts, VectorBackfill } from '../publishers/timeline/vector-backfill.js';
@@ -148,8 +148,7 @@ export interface RoutedOutput<T> {
  * voice commands.
  */
 export async function runWithRouter<T>(loaded: LoadedConfig, out: RoutedOutput<T>, run: (router: ModelRouter, layer: ModelLayer & { log: Logger }) => Promise<Routed<T>>): Promise<CliOutcome> {
-  // Logs go to stderr (warnings only) so stdout holds just the answer.
-  const log = createLogger(loaded.config.log.level === 'debug' ? 'debug' : 'warn', process.stderr, logFormat(loaded.config.log.format, process.env, process.stderr));
+  const log = commandLogger(loaded.config.log);
   const layer = createModelLayer(loaded.config, resolveDir(loaded, loaded.config.models_dir), log, undefined, { baseDir: loaded.baseDir });
   try {
     await startModelLayer(layer);
