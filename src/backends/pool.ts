@@ -46,8 +46,13 @@ export interface BackendPoolOptions {
 /** Where this worker stands in its group: `index` among `of` live workers (sorted by id). */
 export type PoolPlace = () => { index: number; of: number } | undefined;
 
-/** A server slower than this many times the fastest candidate is passed over for a home server. */
+/**
+ * A home server is passed over when it is slower than this many times the fastest candidate
+ * and also SLOW_MARGIN_MS more: a loaded server queues whole generations (hundreds of ms),
+ * while a few ms between idle servers is jitter (a new connection, a GC pause), not load.
+ */
 const SLOW_FACTOR = 2;
+const SLOW_MARGIN_MS = 100;
 
 /** Weight of the newest call in the smoothed latency. */
 const EWMA = 0.3;
@@ -227,7 +232,7 @@ export class BackendPool implements Backend {
    * Cluster mode: workers that each see only their own calls keep meeting on one server, so
    * each worker starts from its own home server (index * servers / workers, from the group's
    * live workers, which every worker computes alike) and goes round from there; a server much
-   * slower than the fastest candidate (others load it) is passed over. Undefined without a place.
+   * slower than the fastest candidate (others load it; see SLOW_FACTOR) is passed over. Undefined without a place.
    */
   private fromHome(candidates: Member[]): Member | undefined {
     const place = this.opts.place?.();
@@ -236,7 +241,7 @@ export class BackendPool implements Backend {
     const home = Math.floor((place.index * n) / place.of) % n;
     const fastest = Math.min(...candidates.map((m) => m.latencyMs ?? Infinity));
     const ordered = candidates.slice().sort((a, b) => ((this.members.indexOf(a) - home + n) % n) - ((this.members.indexOf(b) - home + n) % n));
-    return ordered.find((m) => m.latencyMs === undefined || !Number.isFinite(fastest) || m.latencyMs <= fastest * SLOW_FACTOR) ?? ordered[0];
+    return ordered.find((m) => m.latencyMs === undefined || !Number.isFinite(fastest) || m.latencyMs <= fastest * SLOW_FACTOR + SLOW_MARGIN_MS) ?? ordered[0];
   }
 
   private async startMember(m: Member, signal?: AbortSignal): Promise<void> {
