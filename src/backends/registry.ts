@@ -4,7 +4,7 @@ import { BackendError, CapacityError, DisposedError, errorMessage, InputError, T
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { Limiter } from '../models/limiter.js';
-import { untilAborted } from '../core/abort.js';
+import { linkSignals, untilAborted } from '../core/abort.js';
 import { CircuitBreaker, type CircuitState } from './circuit.js';
 import { BackendMetrics } from './registry-metrics.js';
 import { isPool, type ServerHealth } from './pool.js';
@@ -273,7 +273,7 @@ export class BackendRegistry implements Service {
     const release = await e.limiter.acquire(signal);
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new TimeoutError(`${role}: no answer within ${e.spec.timeout_s} s (timeout_s)`)), e.spec.timeout_s * 1000);
-    const callSignal = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const { signal: callSignal, unlink } = linkSignals([signal, timeout.signal]); // not AbortSignal.any: see linkSignals
     let let_through = false;
     try {
       if (!e.circuit.allow()) {
@@ -297,6 +297,7 @@ export class BackendRegistry implements Service {
       throw err;
     } finally {
       clearTimeout(timer);
+      unlink();
       release();
       this.checkHealthChange();
     }

@@ -1,4 +1,4 @@
-import { callDeadline } from '../core/abort.js';
+import { callDeadline, linkSignals } from '../core/abort.js';
 import type { ModelConfig } from '../config/schema/index.js';
 import { BackendError, DisposedError, errorMessage, InputError, TimeoutError } from '../core/errors.js';
 import { prepareRemoteImage, type RemoteImage } from './image-payload.js';
@@ -59,7 +59,7 @@ export abstract class RemoteBackend {
    */
   protected async probe(caller: AbortSignal | undefined, timedOut: string, check: (signal: AbortSignal) => Promise<void>): Promise<void> {
     this.state = { state: 'starting' };
-    const signal = AbortSignal.any([AbortSignal.timeout(PROBE_TIMEOUT_MS), this.lifetime.signal, ...(caller ? [caller] : [])]);
+    const { signal, unlink } = linkSignals([AbortSignal.timeout(PROBE_TIMEOUT_MS), this.lifetime.signal, caller]);
     try {
       await check(signal);
       this.state = { state: 'ready' };
@@ -67,6 +67,8 @@ export abstract class RemoteBackend {
       const e = signal.aborted ? this.abortReason(err, signal, caller, timedOut) : this.nameError(err);
       this.state = { state: 'failed', lastError: errorMessage(e) };
       throw e;
+    } finally {
+      unlink();
     }
   }
 

@@ -1,3 +1,4 @@
+import { linkSignals } from '../core/abort.js';
 import { ANSWER_FORMAT } from '../camera/answer.js';
 import { judgeAnswer, newResultId } from '../camera/describe.js';
 import { routerOf } from '../camera/router-access.js';
@@ -227,7 +228,7 @@ export class ClipSource implements Service {
       bytes: bytes.length,
       ...(from.motion ? { coalesce: true, cooldownMs: cameraSettings(this.ctx.config, camera).cooldownMs } : {}),
       run: async (jobSignal): Promise<JobOutcome> => {
-        const signal = AbortSignal.any([jobSignal, this.lifetime.signal]);
+        const { signal, unlink } = linkSignals([jobSignal, this.lifetime.signal]);
         try {
           const clip = req.kind === 'capture' ? await capture.capture(rtspUrl, seconds, signal) : await capture.extract(bytes, signal);
           // sounds are announced while the model describes the frames: alert first, words after
@@ -241,6 +242,8 @@ export class ClipSource implements Service {
           this.ctx.errors.report(this.name, from.origin, stopping ? new Error(`the clip from camera ${camera} was not finished: SARAi is stopping (${errorMessage(err)})`) : err);
           if (err instanceof InputError) return 'rejected';
           throw err;
+        } finally {
+          unlink();
         }
       },
     });

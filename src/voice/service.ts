@@ -1,3 +1,4 @@
+import { linkSignals } from '../core/abort.js';
 import { takesStreams } from '../cluster/streams.js';
 import type { AppContext } from '../core/context.js';
 import { CapacityError, DisposedError } from '../core/errors.js';
@@ -106,7 +107,12 @@ export class VoiceService implements Service {
         bytes: u.audio.samples.byteLength,
         run: async (jobSignal) => {
           if (signal.aborted) throw new DisposedError('voice service stopped');
-          await this.pipeline.handle(u.satellite, u.audio, u.completedAt, AbortSignal.any([signal, jobSignal]));
+          const linked = linkSignals([signal, jobSignal]);
+          try {
+            await this.pipeline.handle(u.satellite, u.audio, u.completedAt, linked.signal);
+          } finally {
+            linked.unlink();
+          }
           return 'completed';
         },
       });

@@ -125,6 +125,7 @@ export class OllamaBackend extends RemoteBackend implements Backend {
     return new Ollama({
       host: this.host,
       ...(this.opts.spec.api_key ? { headers: { authorization: `Bearer ${this.opts.spec.api_key}` } } : {}),
+      // AbortSignal.any is safe here: both signals live one call (it leaks on long-lived ones; see linkSignals)
       fetch: (input, init) => f(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
     });
   }

@@ -1,3 +1,4 @@
+import { linkSignals } from '../../core/abort.js';
 import type { AppContext } from '../../core/context.js';
 import { describeBody } from '../../backends/http-body.js';
 import { CapacityError, fetchFailure, InputError } from '../../core/errors.js';
@@ -59,20 +60,20 @@ export class FrigateDescriptionWriter implements Service {
       throw new CapacityError(`Frigate event ${eventId}: ${MAX_IN_FLIGHT} description writes are already waiting for Frigate at ${this.base}`);
     }
     const url = `${this.base}/api/events/${encodeURIComponent(eventId)}/description`;
-    let res: Response;
+    const { signal, unlink } = linkSignals([this.lifetime.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]);
     try {
-      res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ description }),
-        signal: AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-      });
-    } catch (err) {
-      throw new Error(`could not reach Frigate at ${this.base} to describe event ${eventId}: ${fetchFailure(err)} (check frigate.api_url)`);
+      let res: Response;
+      try {
+        res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ description }), signal });
+      } catch (err) {
+        throw new Error(`could not reach Frigate at ${this.base} to describe event ${eventId}: ${fetchFailure(err)} (check frigate.api_url)`);
+      }
+      const text = await res.text().catch(() => '');
+      if (res.ok) return;
+      throw new Error(`Frigate refused the description of event ${eventId}: HTTP ${res.status}${frigateMessage(text, res.headers.get('content-type'))}`);
+    } finally {
+      unlink();
     }
-    const text = await res.text().catch(() => '');
-    if (res.ok) return;
-    throw new Error(`Frigate refused the description of event ${eventId}: HTTP ${res.status}${frigateMessage(text, res.headers.get('content-type'))}`);
   }
 
   private where(eventId: string): string {
