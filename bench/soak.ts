@@ -65,8 +65,9 @@ const app = await startTestApp({
     tts: { backend: 'transformers', model: path.join(tmp, 'tts') },
   },
   runtime: { threads: 1, onnx_threads: 1 },
-});
+}, { logLevel: 'warn', keepLogLines: 1000 }); // as a user runs it (log.level warn), and the harness keeps no history
 const probe = await MqttProbe.connect(mosq.url, ['sarai/camera/+/result', 'sarai/answer', 'sarai/voice/+/response', 'sarai/error']);
+probe.keep = 100; // the load generator shares this process: what it keeps would count as the bridge's growth
 
 type Kind = 'snapshot' | 'ask' | 'voice' | 'clip';
 const sent = new Map<string, { kind: Kind; at: number }>(); // key -> pending request

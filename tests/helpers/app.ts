@@ -6,11 +6,15 @@ import { createApp, type App } from '../../src/app.js';
 import { configFromObject } from '../../src/config/load.js';
 import { createLogger } from '../../src/log/logger.js';
 
-/** Log lines a test app wrote, parsed. */
+/** Log lines a test app wrote, parsed; with `keep`, only the newest `keep` (a long run must not hoard them). */
 export class LogSink extends Writable {
   readonly lines: Record<string, unknown>[] = [];
+  constructor(private readonly keep = Infinity) {
+    super();
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     for (const l of chunk.toString().split('\n')) if (l.trim()) this.lines.push(JSON.parse(l) as Record<string, unknown>);
+    if (this.lines.length > this.keep) this.lines.splice(0, this.lines.length - this.keep);
     cb();
   }
 }
@@ -28,7 +32,7 @@ export interface TestApp {
  */
 export async function startTestApp(
   raw: Record<string, unknown>,
-  opts: { dataDir?: string; keepDataDir?: boolean; beforeStart?: (app: App) => void; logLevel?: 'trace' | 'debug' } = {},
+  opts: { dataDir?: string; keepDataDir?: boolean; beforeStart?: (app: App) => void; logLevel?: 'trace' | 'debug' | 'warn'; keepLogLines?: number } = {},
 ): Promise<TestApp> {
   // a given dataDir is a restart of the same installation (same MQTT client id and session)
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'sarai-app-'));
@@ -41,7 +45,7 @@ export async function startTestApp(
     ...raw,
   };
   const config = configFromObject(doc, 'test');
-  const logs = new LogSink();
+  const logs = new LogSink(opts.keepLogLines);
   const app = createApp({ config, source: 'test', baseDir: dataDir }, { log: createLogger(opts.logLevel ?? 'debug', logs) });
   opts.beforeStart?.(app);
   await app.start();

@@ -14,11 +14,14 @@ export interface Received {
  */
 export class MqttProbe {
   readonly messages: Received[] = [];
+  /** Keeps only the newest `keep` messages: a load generator that runs for an hour must not hoard them. */
+  keep = Infinity;
   private waiters: { pred: (m: Received) => boolean; resolve: (m: Received) => void }[] = [];
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
       const m = { topic, payload, retain: packet.retain, qos: packet.qos };
       this.messages.push(m);
+      if (this.messages.length > this.keep) this.messages.splice(0, this.messages.length - this.keep);
       this.waiters = this.waiters.filter((w) => {
         if (!w.pred(m)) return true;
         w.resolve(m);
