@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PipelineHost } from '../src/backends/transformers/pipeline-client.js';
 import { wavFromPcm16 } from '../src/media/audio/index.js';
 import { schedulerFor } from '../src/scheduler/index.js';
 import { patternJpeg } from '../tests/camera/helpers.js';
@@ -102,7 +103,11 @@ interface Sample {
   anonMb: number;
   fileMb: number;
   externalMb: number;
+  /** The transformers.js worker thread's own heap (the main thread's heapUsed does not see it); last answer. */
+  workerHeapMb: number;
 }
+let workerHeapMb = NaN;
+const pollWorker = (): void => void PipelineHost.peek()?.memory().then((m) => m && (workerHeapMb = m.heapUsed / 1_048_576));
 const statusKb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const dirBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : /\.(db|sqlite)(-wal|-shm)?$/.test(e.name) ? statSync(path.join(dir, e.name)).size : 0), 0);
 const sample = (): Sample => {
@@ -116,6 +121,7 @@ const sample = (): Sample => {
     anonMb: statusKb('RssAnon') / 1024,
     fileMb: statusKb('RssFile') / 1024,
     externalMb: m.external / 1_048_576,
+    workerHeapMb,
   };
 };
 
@@ -151,7 +157,11 @@ const tick = setInterval(() => {
     void probe.publish(t, mkv);
   }
 }, 500);
-const sampler = setInterval(() => samples.push(sample()), 5_000);
+const sampler = setInterval(() => {
+  samples.push(sample());
+  pollWorker();
+}, 5_000);
+pollWorker();
 samples.push(sample());
 await new Promise((r) => setTimeout(r, durationMs));
 clearInterval(tick);
@@ -181,6 +191,7 @@ const gauge = (name: string, a: number, b: number, digits: number) => {
 };
 gauge('RSS (MB)', s0.rssMb, s1.rssMb, 1);
 gauge('V8 heap used (MB)', s0.heapMb, s1.heapMb, 1);
+gauge('transformers worker heap used (MB)', s0.workerHeapMb, s1.workerHeapMb, 1);
 gauge('open fds', s0.fds, s1.fds, 0);
 gauge('SQLite (MB; the timeline grows to timeline.max_mb)', s0.sqliteMb, s1.sqliteMb, 2);
 for (const [kind, label] of [['snapshot', 'p99 snapshot -> result (ms)'], ['ask', 'p99 ask -> answer (ms)'], ['voice', 'p99 voice WAV -> response (ms)'], ['clip', 'p99 clip -> result or error (ms)']] as const) {
@@ -210,12 +221,12 @@ for (let i = 0; i < slices; i++) {
   if (!end) continue;
   const jobs = inWindow(from, to);
   const p99 = (kind: Kind) => p99ms(jobs, kind)?.ms.toFixed(0) ?? 'n/a';
-  courseRows.push([`${clock(from)}-${clock(to)}`, end.rssMb.toFixed(1), end.anonMb.toFixed(1), end.fileMb.toFixed(1), end.heapMb.toFixed(1), end.externalMb.toFixed(1), String(end.fds), end.sqliteMb.toFixed(2), p99('snapshot'), p99('ask'), p99('voice'), p99('clip')]);
+  courseRows.push([`${clock(from)}-${clock(to)}`, end.rssMb.toFixed(1), end.anonMb.toFixed(1), end.fileMb.toFixed(1), end.heapMb.toFixed(1), end.workerHeapMb.toFixed(1), end.externalMb.toFixed(1), String(end.fds), end.sqliteMb.toFixed(2), p99('snapshot'), p99('ask'), p99('voice'), p99('clip')]);
 }
-printTable('Course of the run (minutes:seconds; gauges at the end of each slice, p99 of the jobs sent in it, ms)', ['slice', 'RSS MB', 'anon MB', 'file MB', 'heap MB', 'external MB', 'fds', 'SQLite MB', 'snapshot', 'ask', 'voice', 'clip'], courseRows);
+printTable('Course of the run (minutes:seconds; gauges at the end of each slice, p99 of the jobs sent in it, ms)', ['slice', 'RSS MB', 'anon MB', 'file MB', 'heap MB', 'worker heap MB', 'external MB', 'fds', 'SQLite MB', 'snapshot', 'ask', 'voice', 'clip'], courseRows);
 // least-squares slope after the warm-up, per hour: what a leak would add in a day is 24x this
 const slope = (pick: (s: Sample) => number): number => {
-  const xs = samples.filter((s) => s.at - t0 >= warmupMs);
+  const xs = samples.filter((s) => s.at - t0 >= warmupMs && Number.isFinite(pick(s)));
   if (xs.length < 3) return NaN;
   const mx = xs.reduce((a, s) => a + s.at, 0) / xs.length;
   const my = xs.reduce((a, s) => a + pick(s), 0) / xs.length;
@@ -223,7 +234,7 @@ const slope = (pick: (s: Sample) => number): number => {
   const den = xs.reduce((a, s) => a + (s.at - mx) ** 2, 0);
   return den ? (num / den) * 3_600_000 : NaN;
 };
-console.log(`\ntrend after the warm-up (least squares over ${samples.filter((s) => s.at - t0 >= warmupMs).length} samples, 5 s apart): RSS ${slope((s) => s.rssMb).toFixed(1)} MB/h (anonymous ${slope((s) => s.anonMb).toFixed(1)}, file-backed ${slope((s) => s.fileMb).toFixed(1)}), heap ${slope((s) => s.heapMb).toFixed(1)} MB/h, fds ${slope((s) => s.fds).toFixed(2)}/h`);
+console.log(`\ntrend after the warm-up (least squares over ${samples.filter((s) => s.at - t0 >= warmupMs).length} samples, 5 s apart): RSS ${slope((s) => s.rssMb).toFixed(1)} MB/h (anonymous ${slope((s) => s.anonMb).toFixed(1)}, file-backed ${slope((s) => s.fileMb).toFixed(1)}), heap ${slope((s) => s.heapMb).toFixed(1)} MB/h (transformers worker ${slope((s) => s.workerHeapMb).toFixed(1)}), fds ${slope((s) => s.fds).toFixed(2)}/h`);
 console.log('');
 console.log(`jobs: queued ${t.queued}, completed ${t.completed}, coalesced ${t.coalesced}, deduplicated ${t.deduplicated}, failed ${t.failed}, dropped ${t.dropped}, rejected ${t.rejected}; requests still unanswered ${sent.size}`);
 console.log('sarai/error messages by source and cause:');

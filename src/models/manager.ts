@@ -5,6 +5,7 @@ import { MultimodalBackend } from '../backends/multimodal/backend.js';
 import { mmprojPath } from '../backends/kinds.js';
 import { TransformersBackend } from '../backends/transformers/backend.js';
 import { checkModelFolder, locateModel, resolveTask } from '../backends/transformers/index.js';
+import { PipelineHost } from '../backends/transformers/pipeline-client.js';
 import { disposeSharedLlama } from '../backends/llama/runtime.js';
 import type { Config, ModelConfig } from '../config/schema/index.js';
 import { CapacityError, errorMessage, InputError } from '../core/errors.js';
@@ -396,6 +397,20 @@ export class ModelManager implements Service {
       registers,
       collect() {
         for (const b of self.backends.values()) this.set({ role: b.role }, b.measuredBytes());
+      },
+    });
+    new Gauge({
+      name: 'sarai_transformers_worker_memory_bytes',
+      help: 'The transformers.js worker thread’s own V8 heap (used, total) and external memory; the process’s heap metrics cover the main thread only',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        this.reset();
+        const m = await PipelineHost.peek()?.memory();
+        if (!m) return;
+        this.set({ kind: 'heap_used' }, m.heapUsed);
+        this.set({ kind: 'heap_total' }, m.heapTotal);
+        this.set({ kind: 'external' }, m.external);
       },
     });
     new Gauge({

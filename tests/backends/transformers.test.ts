@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFromObject } from '../../src/config/load.js';
 import { InputError } from '../../src/core/errors.js';
-import type { TransformersBackend } from '../../src/backends/transformers/index.js';
+import { Metrics } from '../../src/core/metrics.js';
+import { PipelineHost } from '../../src/backends/transformers/pipeline-client.js';
+import { ModelManager } from '../../src/models/manager.js';
+import { TransformersBackend } from '../../src/backends/transformers/index.js';
 import {
   makeTinyAsr,
   makeTinyCaptioner,
@@ -13,6 +17,7 @@ import {
   type TinyTts,
   type TinyWhisper,
 } from '../fixtures/onnx/index.js';
+import { silentLog } from './llama-helpers.js';
 import { backendFor, solidImage, tempDir, tone } from './transformers-helpers.js';
 
 // Real transformers.js pipelines on ONNX Runtime (CPU), on tiny models generated per run.
@@ -40,6 +45,31 @@ afterAll(async () => {
   for (const b of backends) await b.dispose();
   for (const b of backends) expect(b.isLoaded).toBe(false);
   await tmp.cleanup();
+});
+
+describe('transformers worker memory', () => {
+  it('the worker reports its own heap, which the main thread does not see, and /metrics shows it', async () => {
+    const metrics = new Metrics();
+    const config = configFromObject({ models_dir: tmp.dir, models: { embedding: { backend: 'transformers', model: 'tiny/embedder' } } }, 'test');
+    const m = new ModelManager({ config, baseDir: tmp.dir, log: silentLog, metrics });
+    try {
+      await m.start();
+      const b = m.managed('embedding');
+      if (!(b instanceof TransformersBackend)) throw new Error('no transformers embedding backend');
+      await b.embed(['Turn on the kitchen lights']);
+      const own = await PipelineHost.peek()?.memory();
+      expect(own?.heapUsed).toBeGreaterThan(1_048_576); // transformers.js and its tokenizer live there
+      expect(own?.heapTotal).toBeGreaterThanOrEqual(own?.heapUsed ?? Infinity);
+      const text = await metrics.text();
+      const used = Number(/sarai_transformers_worker_memory_bytes\{kind="heap_used"\} (\d+)/.exec(text)?.[1]);
+      expect(used).toBeGreaterThan(1_048_576);
+    } finally {
+      await m.stop();
+    }
+    // no worker: no figure, and a scrape does not wait for one
+    expect(PipelineHost.peek()).toBeUndefined();
+    expect(await metrics.text()).not.toMatch(/sarai_transformers_worker_memory_bytes\{/);
+  });
 });
 
 describe('transformers backend: feature extraction (embedding role)', () => {

@@ -42,7 +42,16 @@ export type HostRequest =
   | { op: 'embed'; id: number; pipe: number; texts: string[] }
   | { op: 'classify_audio'; id: number; pipe: number; samples: Float32Array }
   | { op: 'abort'; id: number; target: number }
+  | { op: 'memory'; id: number }
   | { op: 'dispose'; id: number; pipe: number };
+
+/** The worker's own V8 heap and external memory (the main thread's process.memoryUsage() does not see them). */
+export interface WorkerMemory {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+}
 
 export interface LoadInfo {
   /** Feature extractor rate (speech input) or output rate (TTS), Hz. */

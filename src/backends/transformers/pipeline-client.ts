@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BackendError } from '../../core/errors.js';
-import type { HostReply, HostRequest, LoadInfo, PipelineSpec, RgbImage } from './host-protocol.js';
+import type { HostReply, HostRequest, LoadInfo, PipelineSpec, RgbImage, WorkerMemory } from './host-protocol.js';
 import type { LoadProgress } from './pipelines.js';
 
 /** A request without its id (the host assigns it). */
@@ -61,6 +61,26 @@ export class PipelineHost {
   /** Pipelines holding the worker. */
   get references(): number {
     return this.refs;
+  }
+
+  /**
+   * The worker's heap and external memory, or undefined when it does not answer within
+   * `timeoutMs` (busy in synchronous pre-processing) or has stopped.
+   */
+  async memory(timeoutMs = 1000): Promise<WorkerMemory | undefined> {
+    const { result } = this.request<WorkerMemory>({ op: 'memory' });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([result, late]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Ends the worker at once (its pipelines fail and reload on their next call). */

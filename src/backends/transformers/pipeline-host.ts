@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { env, RawImage } from '@huggingface/transformers';
-import type { HostReply, HostRequest, LoadInfo } from './host-protocol.js';
+import type { HostReply, HostRequest, LoadInfo, WorkerMemory } from './host-protocol.js';
 import { loadPipeline, modelSampleRate, runCaption, runClassifyAudio, runEmbed, runSynthesize, runTranscribe, type TaskPipeline } from './pipelines.js';
 
 const port = parentPort;
@@ -78,6 +78,11 @@ async function handle(msg: HostRequest): Promise<void> {
     case 'classify_audio':
       reply({ id: msg.id, kind: 'result', value: await runClassifyAudio(pipeOf(msg.pipe), msg.samples) });
       return;
+    case 'memory': {
+      const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage(); // in a worker: this isolate's heap
+      reply({ id: msg.id, kind: 'result', value: { heapUsed, heapTotal, external, arrayBuffers } satisfies WorkerMemory });
+      return;
+    }
     case 'abort':
       calls.get(msg.target)?.abort(new Error('aborted by the caller'));
       reply({ id: msg.id, kind: 'result', value: null });
