@@ -17,7 +17,7 @@ RUN npx tsc -p tsconfig.build.json && npm rebuild && npm prune --omit=dev \
 FROM ${BUILD_FROM}
 # glibc gives each busy thread (libvips, ONNX Runtime, llama.cpp, libuv) its own malloc arena.
 # Two arenas kept RSS ~20 MB lower at the same point of a soak (bench/soak.ts, two A/B runs);
-# they do not stop the slow native growth the 1 h soak shows (README "Reliability and security").
+# RSS still climbs while caches and arenas fill, then levels off (README "Reliability and security").
 ENV MALLOC_ARENA_MAX=2
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg espeak-ng ca-certificates \
