@@ -117,7 +117,7 @@ describe('ollama backend against an Ollama server', () => {
     server.next({ kind: 'hang' });
     const t0 = Date.now();
     await expect(b.generate(ask('hi'))).rejects.toBeInstanceOf(TimeoutError);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(Date.now() - t0).toBeLessThan(3000); // 0.2 s, with room for a loaded 2-core box; the server never answers
     await expect(b.generate(ask('hi'))).resolves.toMatchObject({ text: REPLY });
     await b.dispose();
   });
