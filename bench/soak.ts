@@ -13,6 +13,7 @@
  *   npx tsx bench/soak.ts --minutes 60   # the 1 h run
  *   npx tsx bench/soak.ts --only voice    # one input kind (snapshot, ask, voice, clip)
  *   npx tsx bench/soak.ts --minutes 80 --warmup 20   # the hour after caches and arenas filled
+ *   node --expose-gc --import tsx bench/soak.ts --only ask   # heap read after a full GC
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
@@ -116,7 +117,11 @@ let workerHeapMb = NaN;
 const pollWorker = (): void => void PipelineHost.peek()?.memory().then((m) => m && (workerHeapMb = m.heapUsed / 1_048_576));
 const statusKb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const dirBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : /\.(db|sqlite)(-wal|-shm)?$/.test(e.name) ? statSync(path.join(dir, e.name)).size : 0), 0);
+// run under `node --expose-gc --import tsx` and each sample follows a full GC: the heap figure is
+// then what is live, not the sawtooth (costs a pause of some ms every 5 s)
+const gc = (globalThis as { gc?: () => void }).gc;
 const sample = (): Sample => {
+  gc?.();
   const m = process.memoryUsage();
   return {
     at: performance.now(),
@@ -208,7 +213,7 @@ for (const [kind, label] of [['snapshot', 'p99 snapshot -> result (ms)'], ['ask'
 }
 const t = schedulerFor(app.app.ctx).scheduler.counters.totals;
 const allocator = process.env['LD_PRELOAD']?.includes('jemalloc') ? 'jemalloc' : process.env['MALLOC_ARENA_MAX'] ? `glibc, MALLOC_ARENA_MAX=${process.env['MALLOC_ARENA_MAX']}` : 'glibc';
-const title = `Soak: ${minutes} min${only ? `, ${only} only` : ''}${warmupArg !== undefined ? `, measured after a ${warmupArg} min warm-up` : ''} (allocator: ${allocator}), 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
+const title = `Soak: ${minutes} min${only ? `, ${only} only` : ''}${gc ? ', heap after a forced GC' : ''}${warmupArg !== undefined ? `, measured after a ${warmupArg} min warm-up` : ''} (allocator: ${allocator}), 2 snapshots/s + 0.5 asks/s + 0.25 voice/s + 0.1 clips/s, tiny real models; ${os.cpus().length} cores, load average ${loadAtStart.toFixed(1)} at start, ${(os.loadavg()[0] ?? 0).toFixed(1)} at end`;
 const header = ['measure', `start (${(warmupMs / 1000).toFixed(0)}-${((warmupMs + windowMs) / 1000).toFixed(0)} s)`, `end (last ${(windowMs / 1000).toFixed(0)} s)`, 'change', 'flat (<= 5 %)'];
 printTable(title, header, rows);
 // the same table in Markdown, for the README
