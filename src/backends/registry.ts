@@ -4,7 +4,7 @@ import { BackendError, CapacityError, DisposedError, errorMessage, InputError, T
 import type { Service } from '../core/lifecycle.js';
 import type { Logger } from '../log/logger.js';
 import { Limiter } from '../models/limiter.js';
-import { linkSignals, untilAborted } from '../core/abort.js';
+import { callDeadline, untilAborted } from '../core/abort.js';
 import { CircuitBreaker, type CircuitState } from './circuit.js';
 import { BackendMetrics } from './registry-metrics.js';
 import { isPool, type ServerHealth } from './pool.js';
@@ -271,9 +271,8 @@ export class BackendRegistry implements Service {
     if (!e) throw new BackendError(`${role}: ${this.skipped.get(role) ?? 'no such role in config.models'}`);
     const started = this.now();
     const release = await e.limiter.acquire(signal);
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new TimeoutError(`${role}: no answer within ${e.spec.timeout_s} s (timeout_s)`)), e.spec.timeout_s * 1000);
-    const { signal: callSignal, unlink } = linkSignals([signal, timeout.signal]); // not AbortSignal.any: see linkSignals
+    const deadline = callDeadline(role, e.spec.timeout_s, undefined, signal);
+    const callSignal = deadline.signal;
     let let_through = false;
     try {
       if (!e.circuit.allow()) {
@@ -288,16 +287,15 @@ export class BackendRegistry implements Service {
       this.metrics?.observe(e, op, 'ok', this.now() - started);
       return value;
     } catch (raw) {
-      const err = timeout.signal.aborted ? (timeout.signal.reason as Error) : raw;
+      const err = deadline.timedOut() ? deadline.mapError(raw) : raw;
       if (let_through) {
-        if (err instanceof InputError || err instanceof DisposedError || (signal?.aborted && !timeout.signal.aborted) || !e.started) e.circuit.release();
+        if (err instanceof InputError || err instanceof DisposedError || (signal?.aborted && !deadline.timedOut()) || !e.started) e.circuit.release();
         else e.circuit.failure();
       }
       this.metrics?.observe(e, op, outcomeOf(err), this.now() - started);
       throw err;
     } finally {
-      clearTimeout(timer);
-      unlink();
+      deadline.done();
       release();
       this.checkHealthChange();
     }

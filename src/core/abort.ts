@@ -31,7 +31,7 @@ export interface LinkedSignal {
 
 /**
  * AbortSignal.any without its leak: on Node 20 every AbortSignal.any() adds a WeakRef to each
- * source's set of dependants that is never pruned (~60 bytes a call, measured), and the
+ * source's set of dependants that is never pruned (~55 bytes a call, measured), and the
  * sources here are long-lived (a backend's or the scheduler's lifetime), so a bridge that runs
  * for months would keep one per call. This listens on each source and removes the listeners
  * when the work ends; the first source to abort gives its reason.
@@ -64,6 +64,8 @@ export interface CallDeadline {
   signal: AbortSignal;
   /** Clears the deadline timer and detaches from the lifetime and caller; call when the work ends. */
   done: () => void;
+  /** True once timeout_s ran out (not the lifetime's or the caller's abort). */
+  timedOut: () => boolean;
   /** The named reason for an abort (TimeoutError, DisposedError, the caller's own), else `err`. */
   mapError: (err: unknown) => unknown;
 }
@@ -72,13 +74,13 @@ export interface CallDeadline {
  * A backend call's signal: the `timeoutS` deadline (TimeoutError), the backend's lifetime
  * (aborted by dispose) and the caller's own abort, whichever comes first.
  */
-export function callDeadline(role: string, timeoutS: number, lifetime: AbortSignal, caller?: AbortSignal): CallDeadline {
+export function callDeadline(role: string, timeoutS: number, lifetime: AbortSignal | undefined, caller?: AbortSignal): CallDeadline {
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new TimeoutError(`${role}: no answer within ${timeoutS} s (timeout_s)`)), timeoutS * 1000);
   const { signal, unlink } = linkSignals([timeout.signal, lifetime, caller]);
   const mapError = (err: unknown): unknown => {
     if (timeout.signal.aborted) return timeout.signal.reason as unknown;
-    if (lifetime.aborted) return lifetime.reason as unknown;
+    if (lifetime?.aborted) return lifetime.reason as unknown;
     if (caller?.aborted) return caller.reason instanceof Error ? caller.reason : new BackendError(`${role}: aborted`);
     return err;
   };
@@ -89,6 +91,7 @@ export function callDeadline(role: string, timeoutS: number, lifetime: AbortSign
       unlink();
     },
     mapError,
+    timedOut: () => timeout.signal.aborted,
   };
 }
 
