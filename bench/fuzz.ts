@@ -6,11 +6,8 @@
  *   npx tsx bench/fuzz.ts [--runs 20000] [--seed N]
  */
 import { spawnSync } from 'node:child_process';
+import { argValue as arg } from './stats.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const runs = arg('runs') ?? '20000';
 const seed = arg('seed') ?? String(Math.floor(Math.random() * 2 ** 31));
 console.log(`fuzz: ${runs} runs per property, seed ${seed}`);

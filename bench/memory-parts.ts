@@ -13,26 +13,21 @@
  * ask (the tiny GGUF on node-llama-cpp, one chat answer), baseline (the loop alone).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { printTable } from './stats.js';
+import { argValue as arg, printTable, procStatusMb } from './stats.js';
 
 const PARTS = ['baseline', 'image', 'caption', 'timeline', 'ask'] as const;
 type Part = (typeof PARTS)[number];
 const POINTS = 10;
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const n = Number(arg('n') ?? 6000);
 if (!(Number.isInteger(n) && n >= POINTS)) throw new Error(`--n must be a whole number of at least ${POINTS}`);
 const part = arg('part');
 if (part !== undefined && !PARTS.includes(part as Part)) throw new Error(`--part takes ${PARTS.join(', ')}, not ${part}`);
 
-const anonMb = (): number => Number(/^RssAnon:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 if (process.argv.includes('--child')) await child(part as Part);
@@ -71,7 +66,7 @@ async function child(p: Part): Promise<void> {
     const sample = (): void => {
       gc?.();
       gc?.();
-      mb.push(anonMb());
+      mb.push(procStatusMb('RssAnon'));
     };
     sample();
     const t0 = performance.now();

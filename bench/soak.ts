@@ -16,7 +16,7 @@
  *   node --expose-gc --import tsx bench/soak.ts --only ask   # heap read after a full GC
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PipelineHost } from '../src/backends/transformers/pipeline-client.js';
@@ -29,12 +29,8 @@ import { makeTinyAsr, makeTinyCaptioner, makeTinyTts } from '../tests/fixtures/o
 import { startTestApp } from '../tests/helpers/app.js';
 import { startMosquitto } from '../tests/helpers/mosquitto.js';
 import { MqttProbe } from '../tests/helpers/mqtt-probe.js';
-import { percentile, printTable } from './stats.js';
+import { argValue as arg, percentile, printTable, procStatusMb } from './stats.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-};
 const minutes = Number(arg('minutes') ?? 10);
 if (!(minutes > 0)) throw new Error(`--minutes must be a positive number, not ${arg('minutes') ?? ''}`);
 const loadAtStart = os.loadavg()[0] ?? 0;
@@ -115,7 +111,6 @@ interface Sample {
 }
 let workerHeapMb = NaN;
 const pollWorker = (): void => void PipelineHost.peek()?.memory().then((m) => m && (workerHeapMb = m.heapUsed / 1_048_576));
-const statusKb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 const dirBytes = (dir: string): number => readdirSync(dir, { withFileTypes: true }).reduce((n, e) => n + (e.isDirectory() ? dirBytes(path.join(dir, e.name)) : /\.(db|sqlite)(-wal|-shm)?$/.test(e.name) ? statSync(path.join(dir, e.name)).size : 0), 0);
 // run under `node --expose-gc --import tsx` and each sample follows a full GC: the heap figure is
 // then what is live, not the sawtooth (costs a pause of some ms every 5 s)
@@ -129,8 +124,8 @@ const sample = (): Sample => {
     heapMb: m.heapUsed / 1_048_576,
     fds: readdirSync('/proc/self/fd').length,
     sqliteMb: dirBytes(app.dataDir) / 1_048_576,
-    anonMb: statusKb('RssAnon') / 1024,
-    fileMb: statusKb('RssFile') / 1024,
+    anonMb: procStatusMb('RssAnon'),
+    fileMb: procStatusMb('RssFile'),
     externalMb: m.external / 1_048_576,
     workerHeapMb,
   };
@@ -192,19 +187,12 @@ const last = inWindow(durationMs - windowMs, durationMs + 1);
 const meanOf = (from: number, to: number): Sample | undefined => {
   const xs = samples.filter((s) => s.at - t0 >= from && s.at - t0 < to);
   if (xs.length === 0) return undefined;
-  const avg = (pick: (s: Sample) => number) => xs.reduce((a, s) => a + pick(s), 0) / xs.length;
-  const worker = xs.filter((s) => Number.isFinite(s.workerHeapMb));
-  return {
-    at: avg((s) => s.at),
-    rssMb: avg((s) => s.rssMb),
-    heapMb: avg((s) => s.heapMb),
-    fds: avg((s) => s.fds),
-    sqliteMb: avg((s) => s.sqliteMb),
-    anonMb: avg((s) => s.anonMb),
-    fileMb: avg((s) => s.fileMb),
-    externalMb: avg((s) => s.externalMb),
-    workerHeapMb: worker.length ? worker.reduce((a, s) => a + s.workerHeapMb, 0) / worker.length : NaN,
-  };
+  const mean = {} as Sample;
+  for (const k of Object.keys(xs[0] as Sample) as (keyof Sample)[]) {
+    const known = xs.map((s) => s[k]).filter(Number.isFinite); // the worker's heap is NaN until it answers
+    mean[k] = known.length ? known.reduce((a, b) => a + b, 0) / known.length : NaN;
+  }
+  return mean;
 };
 const s0 = meanOf(warmupMs, warmupMs + windowMs) ?? samples[0];
 const s1 = meanOf(durationMs - windowMs, durationMs + 1) ?? samples.at(-1);
