@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { untilAborted } from '../../core/abort.js';
 import { BackendError } from '../../core/errors.js';
 import type { HostReply, HostRequest, LoadInfo, PipelineSpec, RgbImage, WorkerMemory } from './host-protocol.js';
 import type { LoadProgress } from './pipelines.js';
@@ -68,18 +69,10 @@ export class PipelineHost {
    * `timeoutMs` (busy in synchronous pre-processing) or has stopped.
    */
   async memory(timeoutMs = 1000): Promise<WorkerMemory | undefined> {
-    const { result } = this.request<WorkerMemory>({ op: 'memory' });
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), timeoutMs);
-      timer.unref();
-    });
     try {
-      return await Promise.race([result, late]);
+      return await untilAborted(this.request<WorkerMemory>({ op: 'memory' }).result, AbortSignal.timeout(timeoutMs));
     } catch {
       return undefined;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
